@@ -1,0 +1,67 @@
+# Parley: the one command surface for humans, CI and the README alike.
+#
+#   make run     start PostgreSQL (under .data/), ingest, synth and Envoy
+#   make test    run the test suite against real PostgreSQL, gRPC servers and Envoy
+#   make bench   benchmark the running stack (start it with `make run` first)
+#   make proto   generate Python stubs and the Envoy descriptor set
+#   make lint    ruff, mypy and buf lint
+#   make k8s     render the Kubernetes overlays to stdout
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+GEN := $(BUILD)/python
+DESCRIPTOR := $(BUILD)/parley.pb
+PROTOS := $(shell find proto -name '*.proto')
+BUF := .tools/node_modules/.bin/buf
+export PYTHONPATH := $(CURDIR):$(CURDIR)/$(GEN)
+
+.PHONY: all run test bench proto lint k8s clean setup
+
+all: setup
+
+setup: $(VENV)/.installed proto
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+proto: $(GEN)/.stamp
+
+# Stubs and the descriptor set are build outputs (gitignored): googleapis'
+# annotations come from the googleapis-common-protos wheel, the well-known
+# types from grpcio-tools.
+$(GEN)/.stamp: $(PROTOS) $(VENV)/.installed
+	rm -rf $(GEN) && mkdir -p $(GEN)
+	$(PY) -m services.common.protogen --out $(GEN) --descriptor $(DESCRIPTOR) $(PROTOS)
+	touch $@
+
+run: setup
+	$(PY) -m services.devstack
+
+test: setup $(BUF)
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m bench
+
+lint: setup $(BUF)
+	$(VENV)/bin/ruff check services tests bench gateway
+	$(VENV)/bin/mypy
+	$(PY) -m services.common.protogen --lint --buf $(BUF)
+
+k8s:
+	@for overlay in deploy/k8s/overlays/*/; do \
+	  echo "# ---- $$overlay"; kubectl kustomize "$$overlay"; done
+
+# buf comes from the npm registry; it lints proto/ with googleapis' protos
+# copied beside it (the Buf Schema Registry is not reachable from here).
+$(BUF):
+	mkdir -p .tools
+	cd .tools && npm install --silent --no-audit --no-fund --prefix . @bufbuild/buf@1.75.0 >/dev/null
+
+clean:
+	rm -rf $(BUILD) $(VENV) .tools

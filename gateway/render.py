@@ -1,0 +1,62 @@
+"""Renders gateway/envoy.yaml.tmpl: the one source of the gateway config, laptop and cluster alike."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "envoy.yaml.tmpl"
+LUA = HERE / "errors.lua"
+MAX_REQUEST_BYTES = 1024 * 1024
+_LUA_INDENT = " " * 26  # the depth of inline_string in the template
+
+# Everything else in the template is fixed; these differ by place.
+PLACES = {
+    "local": {
+        "admin_address": "127.0.0.1",
+        "listen_address": "127.0.0.1",
+        "ingest_host": "127.0.0.1",
+        "synth_host": "127.0.0.1",
+    },
+    "kubernetes": {
+        "admin_address": "0.0.0.0",
+        "listen_address": "0.0.0.0",
+        "listen_port": "8080",
+        "admin_port": "9901",
+        "ingest_host": "ingest-headless",
+        "ingest_port": "50051",
+        "synth_host": "synth-headless",
+        "synth_port": "50052",
+        "descriptor": "/etc/parley/parley.pb",
+    },
+}
+
+
+def render(values: dict[str, str]) -> str:
+    lua = "\n".join(_LUA_INDENT + line if line else "" for line in LUA.read_text().splitlines())
+    values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), **values}
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"envoy.yaml.tmpl needs a value for {name!r}")
+        return values[name]
+
+    return re.sub(r"\{\{(\w+)\}\}", substitute, TEMPLATE.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--place", choices=sorted(PLACES), default="local")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args()
+    values = dict(PLACES[args.place])
+    values.update(item.split("=", 1) for item in args.set)
+    sys.stdout.write(render(values))
+
+
+if __name__ == "__main__":
+    main()

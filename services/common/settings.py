@@ -1,0 +1,20 @@
+"""Settings shared by both services; each service's settings class extends this one."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def split_csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class ServerSettings(BaseSettings):
+    """Read once from the environment in __main__, then passed down."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    listen: str = "127.0.0.1:50051"
+    shutdown_grace_seconds: float = Field(5.0, ge=0)
+    log_level: str = "INFO"

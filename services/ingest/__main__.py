@@ -1,0 +1,58 @@
+"""Runs the ingest service: migrations, pool, gRPC server, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from parley.ingest.v1 import ingest_service_pb2 as pb
+from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
+from services.common.interceptors import api_key_authenticator
+from services.common.server import GrpcServer, configure_logging, wait_for_signal
+from services.ingest.migrate import connect_with_retry, migrate
+from services.ingest.servicer import ConversationServicer
+from services.ingest.settings import IngestSettings
+from services.ingest.storage import Storage
+
+log = logging.getLogger("parley.ingest")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConversationService"].full_name
+
+
+async def start(settings: IngestSettings) -> tuple[GrpcServer, Storage, int]:
+    """Migrates, opens the pool and starts serving; returns what `stop` needs and the port."""
+    conn = await connect_with_retry(settings.database_url, settings.db_startup_timeout_seconds)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    storage = await Storage.open(
+        settings.database_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        timeout=settings.query_timeout_seconds,
+    )
+    servicer = ConversationServicer(storage, settings.max_entities)
+    server = GrpcServer(
+        service_names=[SERVICE_NAME],
+        register=lambda s: pb_grpc.add_ConversationServiceServicer_to_server(servicer, s),
+        authenticate=api_key_authenticator(settings.api_key_list),
+        max_message_bytes=settings.max_request_bytes,
+    )
+    port = await server.start(settings.listen)
+    return server, storage, port
+
+
+async def main() -> None:
+    settings = IngestSettings()
+    configure_logging(settings.log_level)
+    if not settings.api_key_list:
+        log.warning("INGEST_API_KEYS is empty: every request will be refused")
+    server, storage, _ = await start(settings)
+    await wait_for_signal()
+    await server.stop(settings.shutdown_grace_seconds)
+    await storage.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

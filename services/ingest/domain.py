@@ -1,0 +1,243 @@
+"""Pure rules for conversation summaries: validation, normalization, batch hierarchy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from services.common.errors import InvalidArgument, TooLarge
+
+SUMMARY_TYPES = ("Conversation", "Agent", "VirtualAgent")
+CHILD_TYPES = ("Agent", "VirtualAgent")
+MEDIA_TYPES = ("Call", "Email", "Message", "Unknown")
+INSIGHT_TYPES = ("Reason", "Resolution", "ActionItem")
+
+NO_ENTITIES = "No entities provided"
+CHILD_NEEDS_PARENT = "Agent and VirtualAgent summaryTypes require a conversationId"
+
+# What a Genesys Velocity template leaves behind when an input is null:
+# "${input.summary}" or "$esc.jsonString(${input.summary})".
+_VELOCITY = re.compile(r"\$!?\{?\s*(input|esc)\.")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_ID_MAX = 255
+_TEXT_MAX = 100_000
+_INSIGHTS_MAX = 100
+
+
+TIMESTAMP_HINT = "must be an ISO 8601 timestamp with a zone, e.g. 2025-12-23T15:30:00.000Z"
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with a zone, in UTC; None for anything else."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _one_of(value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise PydanticCustomError("one_of", "must be one of " + ", ".join(allowed))
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_velocity(cls, value: Any) -> Any:
+        if isinstance(value, str) and _VELOCITY.search(value):
+            raise PydanticCustomError(
+                "velocity",
+                "holds an unrendered Genesys template ({text}): the Data Action input was empty",
+                {"text": value[:60]},
+            )
+        return value
+
+
+class Insight(_Strict):
+    type: str
+    title: str = Field(min_length=1, max_length=_TEXT_MAX)
+    description: str = Field(min_length=1, max_length=_TEXT_MAX)
+    outcome: str | None = Field(None, max_length=_TEXT_MAX)
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        return _one_of(value, INSIGHT_TYPES)
+
+
+class Entity(_Strict):
+    summary_type: str
+    media_type: str
+    language: str
+    summary_id: str = Field(min_length=1, max_length=_ID_MAX)
+    agent_id: str | None = Field(None, max_length=_ID_MAX)
+    source_id: str = Field(min_length=1, max_length=_ID_MAX)
+    summary: str = Field(min_length=1, max_length=_TEXT_MAX)
+    generated: bool
+    date_created: datetime
+    conversation_id: str | None = Field(None, max_length=_ID_MAX)
+    insights: list[Insight] = Field(default_factory=list, max_length=_INSIGHTS_MAX)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _self_parent(cls, raw: Any) -> Any:
+        # A Conversation may echo its own summaryId as conversationId: it has no parent.
+        if isinstance(raw, dict) and raw.get("summaryType") == "Conversation":
+            if raw.get("conversationId") == raw.get("summaryId"):
+                return {k: v for k, v in raw.items() if k != "conversationId"}
+        return raw
+
+    @field_validator("summary_type")
+    @classmethod
+    def _summary_type(cls, value: str) -> str:
+        return _one_of(value, SUMMARY_TYPES)
+
+    @field_validator("media_type")
+    @classmethod
+    def _media_type(cls, value: str) -> str:
+        return _one_of(value, MEDIA_TYPES)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if not _LANGUAGE.match(value):
+            raise PydanticCustomError("language", "must be a language tag such as es, en or pt-BR")
+        return value
+
+    @field_validator("date_created", mode="before")
+    @classmethod
+    def _date_created(cls, value: Any) -> datetime:
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            raise PydanticCustomError("timestamp", TIMESTAMP_HINT)
+        return parsed
+
+    @property
+    def is_child(self) -> bool:
+        return self.summary_type in CHILD_TYPES
+
+    def content_hash(self) -> bytes:
+        """Identifies the content, so a retried request is told apart from a conflicting one."""
+        canonical = self.model_dump(mode="json")
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).digest()
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "string_type": "must be a string",
+    "bool_type": "must be a boolean",
+    "string_too_short": "is required",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_long": "must have at most {max_length} items",
+    "list_type": "must be an array of insight objects",
+    "model_type": "must be an object",
+}
+
+
+def _describe(error: Any, prefix: str) -> str:
+    path = prefix
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    template = _MESSAGES.get(error["type"])
+    message = template.format(**error.get("ctx", {})) if template else error["msg"]
+    return f"{path} {message}"
+
+
+def parse_entity(raw: dict[str, Any], index: int) -> Entity:
+    """Validates one entity given as JSON-named fields, absent ones left out."""
+    try:
+        return Entity.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidArgument(_describe(exc.errors()[0], f"entities[{index}]")) from None
+
+
+def parse_insights(value: Any, index: int) -> list[Any]:
+    """Accepts a JSON array, that array stringified (Genesys), or ""/null for none."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str) and not _VELOCITY.search(value):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, list):
+        raise InvalidArgument(
+            f"entities[{index}].insights must be an array of insight objects or that array as a JSON string"
+        )
+    return value
+
+
+def check_size(count: int, max_entities: int) -> None:
+    """Checked before any entity is parsed, so an oversized batch costs nothing."""
+    if count == 0:
+        raise InvalidArgument(NO_ENTITIES)
+    if count > max_entities:
+        raise TooLarge(f"Too many entities: {count} (at most {max_entities} per request)")
+
+
+def check_batch(entities: Sequence[Entity]) -> None:
+    """The rules that span a batch: unique ids, parents before children."""
+    seen: dict[str, int] = {}
+    for index, entity in enumerate(entities):
+        _check_parent(entity, index, entities, seen)
+        if entity.summary_id in seen:
+            raise InvalidArgument(
+                f"entities[{index}].summaryId '{entity.summary_id}' appears twice in the batch "
+                f"(also entities[{seen[entity.summary_id]}])"
+            )
+        seen[entity.summary_id] = index
+
+
+def _check_parent(entity: Entity, index: int, batch: Sequence[Entity], earlier: dict[str, int]) -> None:
+    if not entity.is_child:
+        if entity.conversation_id is not None:
+            raise InvalidArgument(
+                f"entities[{index}].conversationId must be empty for a Conversation summary (it has no parent)"
+            )
+        return
+    if entity.conversation_id is None:
+        raise InvalidArgument(CHILD_NEEDS_PARENT)
+    position = earlier.get(entity.conversation_id)
+    if position is not None and batch[position].summary_type != "Conversation":
+        raise InvalidArgument(
+            f"entities[{index}].conversationId '{entity.conversation_id}' names a "
+            f"{batch[position].summary_type} summary, not a Conversation"
+        )
+
+
+def external_parents(entities: Sequence[Entity]) -> dict[str, int]:
+    """Parents that children name but the batch does not hold earlier, with the first child's index."""
+    earlier: set[str] = set()
+    wanted: dict[str, int] = {}
+    for index, entity in enumerate(entities):
+        if entity.is_child and entity.conversation_id not in earlier:
+            wanted.setdefault(entity.conversation_id or "", index)
+        earlier.add(entity.summary_id)
+    return wanted
+
+
+def missing_parent(index: int, conversation_id: str, found_type: str | None) -> InvalidArgument:
+    what = "no stored summary" if found_type is None else f"a {found_type} summary, not a Conversation"
+    return InvalidArgument(
+        f"entities[{index}].conversationId '{conversation_id}' names {what}; "
+        "send the parent Conversation first or earlier in the same batch"
+    )
+

@@ -1,0 +1,28 @@
+"""Settings of the ingest service, from the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServerSettings, split_csv
+
+
+class IngestSettings(ServerSettings):
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", populate_by_name=True)
+
+    listen: str = "127.0.0.1:50051"
+    database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    # Comma-separated accepted x-api-key values. Never logged.
+    api_keys: str = Field(repr=False)
+    max_entities: int = Field(500, ge=1)
+    # The gateway enforces the same bound on the JSON body; this one guards native gRPC.
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    pool_min_size: int = Field(2, ge=0)
+    pool_max_size: int = Field(10, ge=1)
+    query_timeout_seconds: float = Field(10.0, gt=0)
+    db_startup_timeout_seconds: float = Field(60.0, gt=0)
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return split_csv(self.api_keys)
