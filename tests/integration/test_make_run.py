@@ -1,0 +1,65 @@
+"""`make run`'s launcher as a user starts it: up, answering, stopped cleanly by SIGTERM, data kept."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+
+import httpx
+
+from tests.conftest import ROOT, free_port, scratch_dir
+
+
+async def start_stack(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.devstack", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    output = ""
+    while "Ctrl-C stops everything" not in output:
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=90)
+        assert line, f"launcher exited early:\n{output}"
+        output += line.decode()
+    return process, output
+
+
+async def stop_stack(process: asyncio.subprocess.Process) -> str:
+    process.send_signal(signal.SIGTERM)
+    assert process.stdout is not None
+    rest = await asyncio.wait_for(process.stdout.read(), timeout=60)
+    assert await process.wait() == 0
+    return rest.decode()
+
+
+async def test_make_run_starts_serves_and_stops_cleanly() -> None:
+    data = scratch_dir("parley-run-")
+    port = free_port()
+    env = {**os.environ, "PARLEY_DATA_DIR": str(data), "PARLEY_PG_PORT": str(free_port()),
+           "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(free_port()),
+           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}"}
+    env.pop("INGEST_API_KEYS", None)
+
+    process, banner = await start_stack(env)
+    key = json.loads((data / "dev-credentials.json").read_text())["ingest_api_key"]
+    assert key in banner
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-api-key": key}) as http:
+        created = await http.post("/api/conversations", json={"entities": [{
+            "summaryType": "Conversation", "mediaType": "Call", "language": "en", "summaryId": "run-1",
+            "sourceId": "s", "summary": "s", "generated": True, "dateCreated": "2025-12-23T15:30:00Z"}]})
+    stopped = await stop_stack(process)
+
+    assert created.status_code == 200
+    assert "stopped" in stopped
+    assert not (data / "postgres" / "postmaster.pid").exists()
+    assert key not in (data / "logs" / "ingest.log").read_text()
+
+    # A second run keeps the data and the key.
+    process, _ = await start_stack(env)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-api-key": key}) as http:
+        kept = await http.get("/api/conversations/run-1")
+    await stop_stack(process)
+    assert kept.status_code == 200
