@@ -45,7 +45,7 @@ def bearer_authenticator(tokens: Iterable[str]) -> Authenticator:
     return authenticate
 
 
-class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates, turns ParleyError into its status code, and logs one line per RPC."""
 
     def __init__(self, authenticate: Authenticator) -> None:

@@ -38,7 +38,7 @@ def _pgserver_bindir() -> Path:
         log.info("no PostgreSQL binaries on this machine; installing the pgserver wheel")
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pgserver"], check=True)
         module = importlib.import_module("pgserver")
-    return Path(module.__file__).parent / "pginstall" / "bin"
+    return Path(str(module.__file__)).parent / "pginstall" / "bin"
 
 
 class LocalPostgres:

@@ -146,7 +146,7 @@ def run(settings: StackSettings) -> None:
         log.info("stopped")
 
 
-def STACK_SERVICES(settings: StackSettings) -> list[tuple[str, str]]:  # noqa: N802 (a table)
+def STACK_SERVICES(settings: StackSettings) -> list[tuple[str, str]]:
     return [("services.ingest", settings.ingest_listen)]
 
 

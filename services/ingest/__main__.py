@@ -30,7 +30,7 @@ async def start(settings: IngestSettings) -> tuple[GrpcServer, Storage, int]:
         settings.database_url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
-        timeout=settings.query_timeout_seconds,
+        query_seconds=settings.query_timeout_seconds,
     )
     servicer = ConversationServicer(storage, settings.max_entities)
     server = GrpcServer(

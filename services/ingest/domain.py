@@ -100,9 +100,9 @@ class Entity(_Strict):
     @classmethod
     def _self_parent(cls, raw: Any) -> Any:
         # A Conversation may echo its own summaryId as conversationId: it has no parent.
-        if isinstance(raw, dict) and raw.get("summaryType") == "Conversation":
-            if raw.get("conversationId") == raw.get("summaryId"):
-                return {k: v for k, v in raw.items() if k != "conversationId"}
+        is_conversation = isinstance(raw, dict) and raw.get("summaryType") == "Conversation"
+        if is_conversation and raw.get("conversationId") == raw.get("summaryId"):
+            return {k: v for k, v in raw.items() if k != "conversationId"}
         return raw
 
     @field_validator("summary_type")

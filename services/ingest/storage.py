@@ -87,9 +87,9 @@ class Storage:
         self._pool = pool
 
     @classmethod
-    async def open(cls, dsn: str, *, min_size: int, max_size: int, timeout: float) -> Storage:
+    async def open(cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float) -> Storage:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=timeout, timeout=timeout
+            dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds
         )
         return cls(pool)
 
@@ -134,7 +134,8 @@ class Storage:
         return stored[0]
 
     async def list(self, query: ListQuery) -> list[Stored]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         for column, value in query.filters.items():
             args.append(value)
             where.append(f"{column} = ${len(args)}")
@@ -172,7 +173,7 @@ class Storage:
 def _insert_args(entities: Sequence[Entity], hashes: list[bytes]) -> list[list[Any]]:
     columns: list[list[Any]] = [[] for _ in range(17)]
     for entity, digest in zip(entities, hashes, strict=True):
-        values = (
+        values: tuple[Any, ...] = (
             entity.summary_id, entity.summary_type, entity.media_type, entity.language, entity.agent_id,
             entity.source_id, entity.summary, entity.generated, entity.date_created,
             entity.conversation_id, digest,

@@ -24,7 +24,9 @@ async def test_example_1_parent_conversation_with_insights(http: httpx.AsyncClie
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"success": True, "inserted": 1, "conversations": [{"id": 1, "summaryId": "conv-2025-001"}]}
+    assert response.json() == {
+        "success": True, "inserted": 1, "conversations": [{"id": 1, "summaryId": "conv-2025-001"}]
+    }
     assert '"id":1' in response.text  # a JSON number, not "1"
     insights = await db.fetch("SELECT type, title, outcome FROM insights ORDER BY position")
     assert [tuple(r) for r in insights] == [
@@ -116,5 +118,7 @@ async def test_curl_example_verbatim(gateway: Gateway, db: asyncpg.Connection) -
 
     body, status = out.decode().rsplit("\n", 1)
     assert status == "200"
-    assert json.loads(body) == {"success": True, "inserted": 1, "conversations": [{"id": 1, "summaryId": "conv-2025-001"}]}
+    assert json.loads(body) == {
+        "success": True, "inserted": 1, "conversations": [{"id": 1, "summaryId": "conv-2025-001"}]
+    }
     assert await db.fetchval("SELECT summary FROM summaries") == "Resumen completo de la conversación..."
