@@ -30,7 +30,7 @@ class Gateway:
     """An Envoy rendered from the one template with local upstream addresses."""
 
     def __init__(self, workdir: Path, *, ingest_port: int, synth_port: int, listen_port: int = 0,
-                 admin_port: int = 0, log: IO[str] | None = None) -> None:
+                 admin_port: int = 0, workers: int = 1, log: IO[str] | None = None) -> None:
         self.workdir = workdir
         self._values = {
             **PLACES["local"],
@@ -40,6 +40,9 @@ class Gateway:
             "synth_port": str(synth_port),
             "descriptor": str(DESCRIPTOR),
         }
+        # One worker thread handles several thousand requests/s; on a small machine a
+        # second one only takes CPU from the services behind it (GATEWAY_WORKERS).
+        self._workers = workers
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
         self.port = listen_port
@@ -54,7 +57,7 @@ class Gateway:
         address_file.unlink(missing_ok=True)
         self._process = subprocess.Popen(
             [envoy_binary(), "-c", str(config), "--admin-address-path", str(address_file),
-             "--log-level", "warn", "--concurrency", "2", "--disable-hot-restart"],
+             "--log-level", "warn", "--concurrency", str(self._workers), "--disable-hot-restart"],
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout

@@ -105,7 +105,7 @@ class _Guard:
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> bool:
         if error is None:
-            self._log(grpc.StatusCode.OK)
+            self._log(grpc.StatusCode.OK, level=logging.DEBUG)
             return False
         if isinstance(error, ParleyError):
             self._log(error.code, error.message)
@@ -120,9 +120,12 @@ class _Guard:
         await self._context.abort(grpc.StatusCode.INTERNAL, "Internal error")
         return False
 
-    def _log(self, code: grpc.StatusCode, detail: str = "") -> None:
-        elapsed_ms = (time.perf_counter() - self._start) * 1000
-        level = logging.WARNING if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE) else logging.INFO
+    def _log(self, code: grpc.StatusCode, detail: str = "", level: int | None = None) -> None:
+        """Successes at DEBUG (the gateway's access log already has every request), failures above."""
+        if level is None:
+            serious = code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE)
+            level = logging.WARNING if serious else logging.INFO
         if log.isEnabledFor(level):
+            elapsed_ms = (time.perf_counter() - self._start) * 1000
             log.log(level, "rpc=%s code=%s ms=%.1f%s", self._method, code.name, elapsed_ms,
                     f" detail={detail!r}" if detail else "")

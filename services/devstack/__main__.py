@@ -31,6 +31,7 @@ class StackSettings(BaseSettings):
 
     gateway_port: int = 8080
     gateway_admin_port: int = 9901
+    gateway_workers: int = 1
     data_dir: Path = Field(ROOT / ".data", validation_alias="PARLEY_DATA_DIR")
     pg_port: int = Field(54329, validation_alias="PARLEY_PG_PORT")
     database_url: str = ""
@@ -124,6 +125,7 @@ def run(settings: StackSettings) -> None:
             synth_port=int(settings.synth_listen.rsplit(":", 1)[1]),
             listen_port=settings.gateway_port,
             admin_port=settings.gateway_admin_port,
+            workers=settings.gateway_workers,
             log=open(logs / "gateway.log", "a"),  # noqa: SIM115
         )
         gateway.start()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from services.common.errors import NotFound
+from services.common.values import to_python
 from services.ingest import domain, paging
 from services.ingest.storage import Storage, Stored
 
@@ -80,7 +80,7 @@ def _entity_fields(entity: pb.ConversationEntity, index: int) -> dict[str, Any]:
     if entity.HasField("generated"):
         fields["generated"] = entity.generated
     if entity.HasField("insights"):
-        fields["insights"] = domain.parse_insights(json_format.MessageToDict(entity.insights), index)
+        fields["insights"] = domain.parse_insights(to_python(entity.insights), index)
     return fields
 
 

@@ -82,6 +82,14 @@ class ListQuery:
     limit: int
 
 
+class _Connection(asyncpg.Connection):
+    """Skips the reset query on release: the service never sets session state (no SET,
+    LISTEN, advisory or prepared-by-name leftovers), and the query costs a round trip."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 class Storage:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -89,7 +97,8 @@ class Storage:
     @classmethod
     async def open(cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float) -> Storage:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds
+            dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds,
+            connection_class=_Connection,
         )
         return cls(pool)
 
@@ -106,19 +115,14 @@ class Storage:
             raise Unavailable("Database unavailable") from None
 
     async def create(self, entities: Sequence[Entity]) -> Created:
-        """Stores the batch in one transaction; replays keep their ids, conflicts abort all."""
-        hashes = [e.content_hash() for e in entities]
-        async with self._connection() as conn, conn.transaction():
-            await _check_parents(conn, entities)
-            try:
-                rows = await conn.fetch(_INSERT, *_insert_args(entities, hashes))
-            except asyncpg.ForeignKeyViolationError:
-                raise InvalidArgument("A conversationId names a Conversation that was just deleted") from None
-            ids = {r["summary_id"]: r["id"] for r in rows}
-            inserted = len(ids)
-            if inserted < len(entities):
-                ids.update(await _replayed(conn, entities, hashes, ids))
-        return Created(ids=ids, inserted=inserted)
+        """Stores the batch atomically; replays keep their ids, a conflict stores nothing."""
+        async with self._connection() as conn:
+            if len(entities) == 1:
+                # One statement is atomic by itself, and with one row a conflict
+                # means nothing was inserted: no BEGIN/COMMIT round trips needed.
+                return await _create(conn, entities)
+            async with conn.transaction():
+                return await _create(conn, entities)
 
     async def get(self, summary_id: str) -> Stored | None:
         async with self._connection() as conn:
@@ -170,6 +174,20 @@ class Storage:
             )
 
 
+async def _create(conn: asyncpg.Connection, entities: Sequence[Entity]) -> Created:
+    hashes = [e.content_hash() for e in entities]
+    await _check_parents(conn, entities)
+    try:
+        rows = await conn.fetch(_INSERT, *_insert_args(entities, hashes))
+    except asyncpg.ForeignKeyViolationError:
+        raise InvalidArgument("A conversationId names a Conversation that was just deleted") from None
+    ids = {r["summary_id"]: r["id"] for r in rows}
+    inserted = len(ids)
+    if inserted < len(entities):
+        ids.update(await _replayed(conn, entities, hashes, ids))
+    return Created(ids=ids, inserted=inserted)
+
+
 def _insert_args(entities: Sequence[Entity], hashes: list[bytes]) -> list[list[Any]]:
     columns: list[list[Any]] = [[] for _ in range(17)]
     for entity, digest in zip(entities, hashes, strict=True):
@@ -211,6 +229,9 @@ async def _replayed(
     rows = await conn.fetch(
         "SELECT id, summary_id, content_hash FROM summaries WHERE summary_id = ANY($1::text[])", list(pending)
     )
+    if len(rows) < len(pending):
+        # Skipped as already stored, then deleted before this read: let the client retry.
+        raise AlreadyExists("A summaryId in this batch changed while it was being stored; retry the request")
     for row in rows:
         if row["content_hash"] != pending[row["summary_id"]]:
             raise AlreadyExists(

@@ -1,0 +1,85 @@
+"""`make bench`: ingest throughput and latency through the gateway, native gRPC, and plain asyncpg.
+
+Starts its own stack (PostgreSQL in a temporary folder, the ingest process,
+Envoy) so a run never touches .data/, then prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import grpc
+import uvloop
+
+from bench.load import Result, asyncpg_worker, drive, grpc_worker, rest_worker
+from gateway.envoy import Gateway
+from services.common.localpg import LocalPostgres
+from services.devstack.__main__ import start_service
+from tests.conftest import free_port
+
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+API_KEY = "bench-key"
+
+
+def row(name: str, batch: int, result: Result, ceiling: float | None = None) -> str:
+    ordered = sorted(result.latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    rps = result.requests / result.seconds
+    ratio = f"{rps * batch / ceiling:.2f}" if ceiling else "1.00"
+    return (f"| {name} | {batch} | {rps:,.0f} | {rps * batch:,.0f} | {p50:.1f} | {p99:.1f} "
+            f"| {result.errors} | {ratio} |")
+
+
+async def scenarios(gateway_port: int, dsn: str) -> list[str]:
+    lines = ["| path | entities/request | requests/s | entities/s | p50 ms | p99 ms | errors | vs asyncpg |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    pool = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway_port}") as channel:
+        for batch in (1, 100):
+            ceiling_result = await drive(asyncpg_worker(pool, batch, f"pg{batch}"), CONCURRENCY, SECONDS)
+            ceiling = ceiling_result.requests * batch / ceiling_result.seconds
+            rest = await drive(rest_worker(gateway_port, API_KEY, batch, f"rest{batch}"), CONCURRENCY, SECONDS)
+            native = await drive(grpc_worker(channel, API_KEY, batch, f"grpc{batch}"), CONCURRENCY, SECONDS)
+            lines += [row("REST via Envoy", batch, rest, ceiling), row("gRPC via Envoy", batch, native, ceiling),
+                      row("plain asyncpg (ceiling)", batch, ceiling_result)]
+    await pool.close()
+    return lines
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    os.chmod(workdir, 0o755)
+    pg = LocalPostgres(workdir / "pg", free_port())
+    pg.start()
+    listen = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "DATABASE_URL": pg.dsn, "INGEST_API_KEYS": API_KEY, "INGEST_LISTEN": listen,
+           "INGEST_LOG_LEVEL": "WARNING", "INGEST_POOL_MAX_SIZE": "10"}
+    log = open(workdir / "ingest.log", "w")  # noqa: SIM115 (closed with the process)
+    ingest = start_service("services.ingest", listen, env, log)
+    gateway = Gateway(workdir / "gw", ingest_port=int(listen.rsplit(":", 1)[1]), synth_port=free_port())
+    try:
+        gateway.start()
+        started = time.strftime("%Y-%m-%d %H:%M")
+        lines = uvloop.run(scenarios(gateway.port, pg.dsn))
+        print(f"\nIngest, {CONCURRENCY} concurrent clients, {SECONDS:.0f} s per row, {os.cpu_count()} cores, "
+              f"{started}\n")
+        print("\n".join(lines))
+    finally:
+        gateway.stop()
+        ingest.terminate()
+        ingest.wait(30)
+        log.close()
+        pg.stop()
+        subprocess.run(["rm", "-rf", str(workdir)], check=False)
+
+
+if __name__ == "__main__":
+    main()
