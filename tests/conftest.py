@@ -17,9 +17,15 @@ from gateway.envoy import Gateway
 from services.common.localpg import LocalPostgres
 from services.ingest.__main__ import start as start_ingest
 from services.ingest.settings import IngestSettings
+from services.synth.__main__ import start as start_synth
+from services.synth.settings import SynthSettings
+from tests.fakes.ollama import FakeOllama
 
 API_KEY = "test-key-1"
 OTHER_KEY = "second-key"
+TOKEN = "test-token-1"
+# Short, so "Ollama too slow" is quick to show; the fake's slow answers take 2 s.
+CALL_TIMEOUT = 1.0
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -62,8 +68,40 @@ async def ingest(postgres: LocalPostgres) -> AsyncIterator[int]:
 
 
 @pytest.fixture(scope="session")
-def gateway(ingest: int) -> Iterator[Gateway]:
-    gw = Gateway(scratch_dir("parley-gw-"), ingest_port=ingest, synth_port=free_port())
+def fake_ollama() -> Iterator[FakeOllama]:
+    fake = FakeOllama().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def ollama(fake_ollama: FakeOllama) -> FakeOllama:
+    """The session's fake Ollama, with no queued misbehaviour and no recorded calls."""
+    fake_ollama.reset()
+    return fake_ollama
+
+
+def synth_settings(ollama_url: str, **overrides: object) -> SynthSettings:
+    values: dict[str, object] = {
+        "api_tokens": f"{TOKEN},other-token", "listen": "127.0.0.1:0", "ollama_host": ollama_url,
+        "call_timeout_seconds": CALL_TIMEOUT, "ollama_concurrency": 4,
+    }
+    values.update(overrides)
+    return SynthSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def synth(fake_ollama: FakeOllama) -> AsyncIterator[int]:
+    server, providers, port = await start_synth(synth_settings(fake_ollama.url))
+    yield port
+    await server.stop(0)
+    for provider in providers:
+        await provider.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(ingest: int, synth: int) -> Iterator[Gateway]:
+    gw = Gateway(scratch_dir("parley-gw-"), ingest_port=ingest, synth_port=synth)
     gw.start()
     yield gw
     gw.stop()
@@ -88,6 +126,13 @@ async def db(postgres: LocalPostgres, ingest: int) -> AsyncIterator[asyncpg.Conn
 async def gateway_channel(gateway: Gateway) -> AsyncIterator[grpc.aio.Channel]:
     """Native gRPC through the gateway's one port."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+async def synth_channel(synth: int) -> AsyncIterator[grpc.aio.Channel]:
+    """Native gRPC straight to the synth server."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{synth}") as channel:
         yield channel
 
 

@@ -1,0 +1,59 @@
+"""Runs the synth service: provider, engine, gRPC server, graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+
+from parley.synth.v1 import synth_service_pb2 as pb
+from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
+from services.common.interceptors import bearer_authenticator
+from services.common.server import (
+    GrpcServer,
+    configure_logging,
+    freeze_startup_objects,
+    run_service,
+    wait_for_signal,
+)
+from services.synth.engine import Engine
+from services.synth.providers.base import Provider
+from services.synth.providers.ollama import OllamaProvider, public_host
+from services.synth.servicer import SyntheticDataServicer
+from services.synth.settings import SynthSettings
+
+log = logging.getLogger("parley.synth")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SyntheticDataService"].full_name
+
+
+async def start(settings: SynthSettings) -> tuple[GrpcServer, list[Provider], int]:
+    """Starts serving; returns what `stop` needs and the port."""
+    providers: list[Provider] = [OllamaProvider(settings.ollama_host, settings.call_timeout_seconds)]
+    engine = Engine({p.name: p for p in providers}, settings.ollama_concurrency)
+    servicer = SyntheticDataServicer(engine, settings)
+    server = GrpcServer(
+        service_names=[SERVICE_NAME],
+        register=lambda s: pb_grpc.add_SyntheticDataServiceServicer_to_server(servicer, s),
+        authenticate=bearer_authenticator(settings.api_token_list),
+        max_message_bytes=settings.max_request_bytes,
+    )
+    port = await server.start(settings.listen)
+    log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),
+             settings.ollama_concurrency)
+    return server, providers, port
+
+
+async def main() -> None:
+    settings = SynthSettings()
+    configure_logging(settings.log_level)
+    if not settings.api_token_list:
+        log.warning("SYNTH_API_TOKENS is empty: every request will be refused")
+    server, providers, _ = await start(settings)
+    freeze_startup_objects()
+    await wait_for_signal()
+    await server.stop(settings.shutdown_grace_seconds)
+    for provider in providers:
+        await provider.close()
+
+
+if __name__ == "__main__":
+    run_service(main)

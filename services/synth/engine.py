@@ -1,0 +1,156 @@
+"""The generation loop: records in parallel, each validated, re-asked when invalid, yielded as it passes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.synth.providers.base import Call, Completion, Provider
+from services.synth.request import Job
+from services.synth.schema import canonical
+
+log = logging.getLogger("parley.synth.engine")
+
+_INSTRUCTIONS = (
+    "You generate synthetic data. Each reply is exactly one record: one JSON value and nothing else, "
+    "no prose, no code fences. Make it realistic and specific, and different from other records."
+)
+_ANSWER_LIMIT = 4000  # characters of a rejected answer echoed back to the model
+
+
+@dataclass(frozen=True)
+class Produced:
+    index: int  # the record's slot, 0 to count-1
+    record: Any
+
+
+@dataclass
+class Tally:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    failed_attempts: int = 0
+    produced: int = 0
+    # Canonical text of every accepted record: no two returned records are identical.
+    seen: set[str] = field(default_factory=set)
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=3))
+
+    def add(self, completion: Completion) -> None:
+        self.input_tokens += completion.input_tokens
+        self.output_tokens += completion.output_tokens
+
+
+_DONE = object()  # a worker has no more slots to fill
+_FAILED = object()  # a slot whose every attempt was rejected
+
+
+class Engine:
+    def __init__(self, providers: dict[str, Provider], concurrency: int) -> None:
+        self._providers = providers
+        self._concurrency = concurrency
+        # Shared by every request of this process: Ollama never sees more calls than it has slots.
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def run(self, job: Job, tally: Tally) -> AsyncIterator[Produced]:
+        """Yields records as they validate. A failure no retry can fix (Ollama away, model
+        missing) is raised; cancelling the consumer cancels every call in flight."""
+        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=2 * self._concurrency)
+        slots = iter(range(job.count))
+        workers = [asyncio.create_task(self._work(job, tally, slots, queue))
+                   for _ in range(min(job.count, self._concurrency))]
+        finished = 0
+        try:
+            while finished < len(workers):
+                item = await queue.get()
+                if item is _DONE:
+                    finished += 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    assert isinstance(item, Produced)
+                    yield item
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _work(self, job: Job, tally: Tally, slots: Iterator[int], queue: asyncio.Queue[object]) -> None:
+        try:
+            for index in slots:  # shared: each slot is taken by exactly one worker
+                record = await self._record(job, index, tally)
+                if record is not _FAILED:
+                    tally.produced += 1
+                    await queue.put(Produced(index, record))
+        except Exception as exc:  # handed to the consumer, which raises it
+            await queue.put(exc)
+        finally:
+            await queue.put(_DONE)
+
+    async def _record(self, job: Job, index: int, tally: Tally) -> Any:
+        """One record, re-asked with the reason after each invalid answer; _FAILED if none passed."""
+        provider = self._providers[job.provider]
+        messages = _messages(job, index, tally)
+        for attempt in range(job.max_retries + 1):
+            call = Call(job.model, messages, job.plan.record_schema, job.temperature,
+                        _seed(job.seed, index, attempt))
+            async with self._slots:
+                completion = await provider.complete(call)
+            tally.add(completion)
+            record, problem = _judge(job, completion, tally)
+            if problem is None:
+                return record
+            tally.failed_attempts += 1
+            log.info("record %d attempt %d rejected: %s", index, attempt + 1, problem)
+            messages = [
+                *messages,
+                {"role": "assistant", "content": completion.content[:_ANSWER_LIMIT]},
+                {"role": "user", "content": f"That answer was rejected: {problem}. "
+                                            "Reply with only the corrected JSON record."},
+            ]
+        return _FAILED
+
+
+def _judge(job: Job, completion: Completion, tally: Tally) -> tuple[Any, str | None]:
+    if completion.truncated:
+        return None, "it was cut off at the model's length limit; write a shorter record"
+    try:
+        record = json.loads(completion.content)
+    except json.JSONDecodeError as exc:
+        return None, f"it is not a single valid JSON value ({exc.msg} at character {exc.pos})"
+    problem = job.plan.problem(record)
+    if problem:
+        return None, f"it does not follow the schema: {problem}"
+    text = canonical(record)
+    if text in tally.seen:
+        return None, "it repeats a record already generated; write a different one"
+    tally.seen.add(text)
+    tally.recent.append(text[:160])
+    return record, None
+
+
+def _messages(job: Job, index: int, tally: Tally) -> list[dict[str, str]]:
+    schema = job.plan.record_schema
+    system = _INSTRUCTIONS + (
+        f"\nEvery record must satisfy this JSON Schema:\n{json.dumps(schema)}" if schema
+        else "\nEvery record is a JSON object."
+    )
+    user = f"{job.prompt}\n\nWrite record {index + 1} of {job.count}."
+    # Without a seed, a note of recent records steers away from repeats. With one, the
+    # note is left out: what else is done by then depends on timing, and a seeded run
+    # must reproduce.
+    if job.seed is None and tally.recent:
+        user += " Records already written begin like this; do not repeat them: " + " | ".join(tally.recent)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _seed(base: int | None, index: int, attempt: int) -> int | None:
+    """A distinct, reproducible seed per record and attempt, derived from the caller's."""
+    if base is None:
+        return None
+    digest = hashlib.sha256(f"{base}:{index}:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

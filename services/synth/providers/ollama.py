@@ -1,0 +1,83 @@
+"""Ollama through its own AsyncClient: structured outputs with `format`, NDJSON streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+import httpx
+import ollama
+
+from services.common.errors import DeadlineExceeded, InvalidArgument, NotFound, Unavailable
+from services.synth.providers.base import Call, Completion
+
+log = logging.getLogger("parley.synth.ollama")
+
+
+def public_host(host: str) -> str:
+    """The host as it may appear in an error: no credentials, no path."""
+    parts = urlsplit(host if "://" in host else f"http://{host}")
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+
+
+class OllamaProvider:
+    name = "ollama"
+
+    def __init__(self, host: str, call_timeout: float) -> None:
+        self._host = public_host(host)
+        self._timeout = call_timeout
+        self._client = ollama.AsyncClient(host=host, timeout=httpx.Timeout(call_timeout, connect=5.0))
+
+    async def complete(self, call: Call) -> Completion:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._chat(call)
+        except (TimeoutError, httpx.TimeoutException):
+            raise DeadlineExceeded(f"Ollama at {self._host} did not answer within {self._timeout:g}s") from None
+        except (ConnectionError, httpx.ConnectError):
+            # The client wraps connect failures as ConnectionError, except in stream mode.
+            raise Unavailable(f"Ollama is unreachable at {self._host}") from None
+        except (httpx.TransportError, httpx.DecodingError, ValueError) as exc:
+            raise Unavailable(f"Ollama at {self._host} sent a broken answer ({type(exc).__name__})") from None
+        except ollama.ResponseError as exc:
+            raise self._translate(exc, call.model) from None
+
+    async def _chat(self, call: Call) -> Completion:
+        options: dict[str, float | int] = {"temperature": call.temperature}
+        if call.seed is not None:
+            options["seed"] = call.seed
+        parts: list[str] = []
+        final = None
+        stream = await self._client.chat(
+            model=call.model, messages=call.messages, format=call.schema or "json", options=options, stream=True
+        )
+        async for chunk in stream:
+            parts.append(chunk.message.content or "")
+            if chunk.done:
+                final = chunk
+        if final is None:
+            raise Unavailable(f"Ollama at {self._host} ended the answer without its final message")
+        return Completion(
+            content="".join(parts),
+            input_tokens=final.prompt_eval_count or 0,
+            output_tokens=final.eval_count or 0,
+            truncated=final.done_reason == "length",
+        )
+
+    def _translate(self, exc: ollama.ResponseError, model: str) -> Exception:
+        detail = str(exc.error)[:200]
+        if exc.status_code == 404:
+            return NotFound(
+                f"Model '{model}' is not available on the Ollama server at {self._host}; "
+                f"pull it with `ollama pull {model}`"
+            )
+        if exc.status_code == -1:  # an {"error": ...} line inside the stream
+            return Unavailable(f"Ollama at {self._host} failed: {detail}")
+        if 400 <= exc.status_code < 500:
+            return InvalidArgument(f"Ollama rejected the request: {detail}")
+        log.warning("ollama answered %s: %s", exc.status_code, detail)
+        return Unavailable(f"Ollama at {self._host} failed ({exc.status_code}): {detail}")
+
+    async def close(self) -> None:
+        await self._client.close()

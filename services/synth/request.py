@@ -1,0 +1,87 @@
+"""Turns a generation request into a Job, with defaults and a 400 for every bad input."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parley.synth.v1 import synth_service_pb2 as pb
+from services.common.errors import InvalidArgument
+from services.common.values import struct_to_python
+from services.synth.schema import Plan, plan
+from services.synth.settings import SynthSettings
+
+PROVIDERS = ("ollama",)
+DEFAULT_TEMPERATURE = 0.8
+DEFAULT_RETRIES = 3
+MAX_PROMPT_CHARS = 20_000
+_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class Job:
+    prompt: str
+    count: int
+    plan: Plan
+    provider: str
+    model: str
+    temperature: float
+    seed: int | None
+    max_retries: int
+
+
+def build_job(payload: pb.Payload, config: pb.GenerationConfig, settings: SynthSettings, max_count: int) -> Job:
+    prompt = payload.prompt.strip()
+    if not prompt:
+        raise InvalidArgument("payload.prompt is required")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidArgument(f"payload.prompt must be at most {MAX_PROMPT_CHARS} characters")
+    count = payload.count if payload.HasField("count") else 1
+    if not 1 <= count <= max_count:
+        raise InvalidArgument(f"payload.count must be between 1 and {max_count}")
+    the_plan = plan(struct_to_python(payload.schema) if payload.HasField("schema") else None)
+    _check_bounds(count, the_plan)
+    return Job(
+        prompt=prompt,
+        count=count,
+        plan=the_plan,
+        provider=_provider(config.provider),
+        model=_model(config.model or settings.default_model),
+        temperature=_temperature(config),
+        seed=config.seed if config.HasField("seed") else None,
+        max_retries=_retries(config, settings.max_retries_limit),
+    )
+
+
+def _check_bounds(count: int, the_plan: Plan) -> None:
+    too_many = the_plan.max_items is not None and count > the_plan.max_items
+    if count < the_plan.min_items or too_many:
+        bounds = f"{the_plan.min_items}..{the_plan.max_items if the_plan.max_items is not None else ''}"
+        raise InvalidArgument(f"payload.count {count} is outside the schema's minItems..maxItems ({bounds})")
+
+
+def _provider(name: str) -> str:
+    name = name or PROVIDERS[0]
+    if name not in PROVIDERS:
+        raise InvalidArgument(f"config.provider '{name}' is not supported; supported: {', '.join(PROVIDERS)}")
+    return name
+
+
+def _model(name: str) -> str:
+    if not _MODEL.match(name):
+        raise InvalidArgument("config.model is not a model name (e.g. gemma3:4b)")
+    return name
+
+
+def _temperature(config: pb.GenerationConfig) -> float:
+    value = config.temperature if config.HasField("temperature") else DEFAULT_TEMPERATURE
+    if not 0.0 <= value <= 2.0:
+        raise InvalidArgument("config.temperature must be between 0 and 2")
+    return value
+
+
+def _retries(config: pb.GenerationConfig, limit: int) -> int:
+    value = config.max_retries if config.HasField("max_retries") else DEFAULT_RETRIES
+    if not 0 <= value <= limit:
+        raise InvalidArgument(f"config.max_retries must be between 0 and {limit}")
+    return value

@@ -1,0 +1,76 @@
+"""SyntheticDataService: translates proto <-> job <-> engine, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from parley.synth.v1 import synth_service_pb2 as pb
+from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
+from services.common.errors import ParleyError
+from services.common.values import from_python
+from services.synth.engine import Engine, Tally
+from services.synth.request import Job, build_job
+from services.synth.settings import SynthSettings
+
+# The HTTP status each error answers with, for errors sent in-band in a stream.
+_HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504, grpc.StatusCode.UNAVAILABLE: 503,
+}
+
+
+class SyntheticDataServicer(pb_grpc.SyntheticDataServiceServicer):
+    def __init__(self, engine: Engine, settings: SynthSettings) -> None:
+        self._engine = engine
+        self._settings = settings
+
+    async def GenerateSyntheticData(
+        self, request: pb.GenerateSyntheticDataRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GenerateSyntheticDataResponse:
+        job = build_job(request.payload, request.config, self._settings, self._settings.max_count)
+        tally = Tally()
+        produced = [item async for item in self._engine.run(job, tally)]
+        produced.sort(key=lambda item: item.index)  # slot order: a seeded run reproduces exactly
+        return pb.GenerateSyntheticDataResponse(
+            data=[from_python(item.record) for item in produced],
+            provider=job.provider, model=job.model, usage=_usage(tally), metadata=_metadata(job, tally),
+        )
+
+    async def StreamSyntheticData(
+        self, request: pb.StreamSyntheticDataRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamSyntheticDataResponse]:
+        job = build_job(request.payload, request.config, self._settings, self._settings.max_stream_count)
+        tally = Tally()
+        sent = 0
+        try:
+            async for item in self._engine.run(job, tally):
+                sent += 1
+                yield pb.StreamSyntheticDataResponse(record=pb.RecordEvent(
+                    index=item.index, data=from_python(item.record), produced=sent, requested=job.count))
+        except ParleyError as exc:
+            if sent == 0:
+                raise  # nothing sent yet: a plain error status, as the unary call answers
+            # After the first record an HTTP/1.1 client of the transcoded stream can see
+            # no status any more: the error travels as the last event.
+            yield pb.StreamSyntheticDataResponse(
+                error=pb.ErrorEvent(status=_HTTP_STATUS.get(exc.code, 500), message=exc.message))
+            return
+        yield pb.StreamSyntheticDataResponse(done=pb.DoneEvent(
+            provider=job.provider, model=job.model, usage=_usage(tally), metadata=_metadata(job, tally)))
+
+
+def _usage(tally: Tally) -> pb.Usage:
+    return pb.Usage(input_tokens=tally.input_tokens, output_tokens=tally.output_tokens,
+                    total_tokens=tally.input_tokens + tally.output_tokens)
+
+
+def _metadata(job: Job, tally: Tally) -> pb.Metadata:
+    return pb.Metadata(
+        count=tally.produced,
+        validation_passed=tally.produced == job.count,
+        requested=job.count,
+        failed_attempts=tally.failed_attempts,
+        schema_draft=job.plan.draft,
+    )

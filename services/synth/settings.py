@@ -1,0 +1,32 @@
+"""Settings of the synth service, from the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServerSettings, split_csv
+
+
+class SynthSettings(ServerSettings):
+    model_config = SettingsConfigDict(env_prefix="SYNTH_", extra="ignore", populate_by_name=True)
+
+    listen: str = "127.0.0.1:50052"
+    # Comma-separated accepted Bearer tokens. Never logged.
+    api_tokens: str = Field(repr=False)
+    ollama_host: str = Field(
+        "http://127.0.0.1:11434", validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host")
+    )
+    default_model: str = "gemma3:4b"
+    # Calls in flight to Ollama from this process; match the server's OLLAMA_NUM_PARALLEL.
+    ollama_concurrency: int = Field(4, ge=1, le=256)
+    # One model call, retries not included.
+    call_timeout_seconds: float = Field(120.0, gt=0)
+    max_count: int = Field(100, ge=1)
+    max_stream_count: int = Field(10_000, ge=1)
+    max_retries_limit: int = Field(10, ge=0)
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+
+    @property
+    def api_token_list(self) -> list[str]:
+        return split_csv(self.api_tokens)

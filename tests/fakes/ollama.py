@@ -1,0 +1,193 @@
+"""A fake Ollama HTTP server speaking Ollama's wire format, told how to misbehave per call.
+
+The real `ollama` client talks to it over HTTP; nothing is mocked on the client side.
+Records are generated from the `format` schema each call sends, with a random
+generator seeded by `options.seed` when given, so seeded runs reproduce.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.fakes.records import record_for
+
+# What a call can be told to do; "valid" unless a behaviour is queued.
+BEHAVIOURS = (
+    "valid", "malformed", "prose", "fence", "invalid", "truncated", "duplicate",
+    "slow", "error500", "error503", "no_usage", "stream_error",
+)
+
+
+class FakeOllama:
+    def __init__(self, models: tuple[str, ...] = ("gemma3:4b", "llama3.2:3b"), slots: int = 64,
+                 tokens_per_second: float | None = None) -> None:
+        self.models = models
+        self.behaviours: deque[str] = deque()
+        self.calls: list[dict[str, Any]] = []
+        self.cancelled = 0
+        self.slow_seconds = 2.0
+        self.tokens_per_second = tokens_per_second
+        self._slots = threading.BoundedSemaphore(slots)
+        self._last_valid = ""
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FakeOllama:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self, *behaviours: str) -> None:
+        with self._lock:
+            self.behaviours = deque(behaviours)
+            self.calls = []
+            self.cancelled = 0
+            self._last_valid = ""
+
+    def next_behaviour(self, body: dict[str, Any]) -> str:
+        with self._lock:
+            self.calls.append(body)
+            return self.behaviours.popleft() if self.behaviours else "valid"
+
+    def answer(self, body: dict[str, Any], behaviour: str) -> tuple[str, str]:
+        """(content, done_reason) for one call."""
+        options = body.get("options") or {}
+        rng = random.Random(options.get("seed"))
+        schema = body.get("format") if isinstance(body.get("format"), dict) else None
+        record = record_for(schema, rng)
+        text = json.dumps(record, ensure_ascii=False)
+        with self._lock:
+            if behaviour == "duplicate" and self._last_valid:
+                return self._last_valid, "stop"
+            if behaviour in ("valid", "slow", "no_usage", "duplicate"):
+                self._last_valid = text
+        return {
+            "malformed": (text[: len(text) // 2] + ",}", "stop"),
+            "prose": (f"Here is a realistic record:\n{text}\nLet me know if you need more!", "stop"),
+            "fence": (f"```json\n{text}\n```", "stop"),
+            "invalid": (json.dumps(_break(record, schema)), "stop"),
+            "truncated": (text[: len(text) // 3], "length"),
+        }.get(behaviour, (text, "stop"))
+
+
+def _break(record: Any, schema: dict[str, Any] | None) -> Any:
+    """The record made to fail its schema in a way Ollama's grammar would not prevent."""
+    required = (schema or {}).get("required") or []
+    if isinstance(record, dict) and required:
+        return {k: v for k, v in record.items() if k not in required}
+    return ["not", "an", "object"]
+
+
+def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/api/version":
+                self._json(200, {"version": "0.12.6"})
+            elif self.path == "/api/tags":
+                self._json(200, {"models": [_model_entry(name) for name in fake.models]})
+            else:
+                self._json(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            if self.path != "/api/chat":
+                self._json(404, {"error": "not found"})
+                return
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            behaviour = fake.next_behaviour(body)
+            if body.get("model") not in fake.models:
+                self._json(404, {"error": f"model '{body.get('model')}' not found"})
+            elif behaviour in ("error500", "error503"):
+                status = int(behaviour[-3:])
+                self._json(status, {"error": "llama runner process has terminated: exit status 2"})
+            else:
+                with fake._slots:
+                    self._chat(body, behaviour)
+
+        def _chat(self, body: dict[str, Any], behaviour: str) -> None:
+            content, done_reason = fake.answer(body, behaviour)
+            prompt_tokens = sum(len(m.get("content", "")) for m in body.get("messages", [])) // 4
+            final: dict[str, Any] = {
+                "model": body["model"], "created_at": _now(), "message": {"role": "assistant", "content": ""},
+                "done": True, "done_reason": done_reason, "total_duration": 1_000_000, "load_duration": 1000,
+                "prompt_eval_count": prompt_tokens, "prompt_eval_duration": 1000,
+                "eval_count": max(1, len(content) // 4), "eval_duration": 1000,
+            }
+            if behaviour == "no_usage":
+                del final["prompt_eval_count"], final["eval_count"]
+            delay = fake.slow_seconds if behaviour == "slow" else 0.0
+            if fake.tokens_per_second:
+                delay += final.get("eval_count", 0) / fake.tokens_per_second
+            if body.get("stream", True):
+                self._stream(body, content, final, delay, behaviour)
+            else:
+                time.sleep(delay)
+                self._json(200, {**final, "message": {"role": "assistant", "content": content}})
+
+        def _stream(self, body: dict[str, Any], content: str, final: dict[str, Any], delay: float,
+                    behaviour: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            pieces = [content[i: i + 40] for i in range(0, len(content), 40)] or [""]
+            try:
+                for i, piece in enumerate(pieces):
+                    time.sleep(delay / len(pieces))
+                    if behaviour == "stream_error" and i == len(pieces) // 2:
+                        self._chunk({"error": "an error was encountered while running the model"})
+                        break
+                    self._chunk({"model": body["model"], "created_at": _now(),
+                                 "message": {"role": "assistant", "content": piece}, "done": False})
+                else:
+                    self._chunk(final)
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                with fake._lock:
+                    fake.cancelled += 1
+
+        def _chunk(self, obj: dict[str, Any]) -> None:
+            line = json.dumps(obj).encode() + b"\n"
+            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+            self.wfile.flush()
+
+        def _json(self, status: int, obj: dict[str, Any]) -> None:
+            data = json.dumps(obj).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _model_entry(name: str) -> dict[str, Any]:
+    return {"name": name, "model": name, "modified_at": "2025-10-01T12:00:00Z", "size": 3_338_801_804,
+            "digest": "a2af6cc3eb7fa8be8504abaf9b04e88f17a119ec3f04a3addf55f92841195f5a",
+            "details": {"format": "gguf", "family": "gemma3", "parameter_size": "4.3B",
+                        "quantization_level": "Q4_K_M"}}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
