@@ -13,6 +13,10 @@ def to_python(value: struct_pb2.Value) -> Any:
         return {key: to_python(item) for key, item in value.struct_value.fields.items()}
     if kind == "list_value":
         return [to_python(item) for item in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        # JSON has one number type and Value holds it as a double: 3 arrives as 3.0.
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if kind is None or kind == "null_value":
         return None
     return getattr(value, kind)

@@ -90,6 +90,7 @@ def banner(port: int, creds: dict[str, str]) -> str:
         f"  ingest x-api-key:    {key}\n"
         f"  synth bearer token:  {token}\n"
         f"  try: curl -s http://127.0.0.1:{port}/api/conversations -H 'x-api-key: {key}'\n"
+        f"  synth needs Ollama at {os.environ.get('OLLAMA_HOST', 'http://127.0.0.1:11434')} (OLLAMA_HOST)\n"
         "Ctrl-C stops everything; data stays in .data/ for the next run.\n"
     )
 
@@ -149,7 +150,7 @@ def run(settings: StackSettings) -> None:
 
 
 def STACK_SERVICES(settings: StackSettings) -> list[tuple[str, str]]:
-    return [("services.ingest", settings.ingest_listen)]
+    return [("services.ingest", settings.ingest_listen), ("services.synth", settings.synth_listen)]
 
 
 if __name__ == "__main__":

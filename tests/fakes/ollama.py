@@ -31,6 +31,8 @@ class FakeOllama:
         self.behaviours: deque[str] = deque()
         self.calls: list[dict[str, Any]] = []
         self.cancelled = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.slow_seconds = 2.0
         self.tokens_per_second = tokens_per_second
         self._slots = threading.BoundedSemaphore(slots)
@@ -57,7 +59,17 @@ class FakeOllama:
             self.behaviours = deque(behaviours)
             self.calls = []
             self.cancelled = 0
+            self.max_in_flight = 0
             self._last_valid = ""
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def next_behaviour(self, body: dict[str, Any]) -> str:
         with self._lock:
@@ -121,7 +133,11 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 self._json(status, {"error": "llama runner process has terminated: exit status 2"})
             else:
                 with fake._slots:
-                    self._chat(body, behaviour)
+                    fake.enter()
+                    try:
+                        self._chat(body, behaviour)
+                    finally:
+                        fake.leave()
 
         def _chat(self, body: dict[str, Any], behaviour: str) -> None:
             content, done_reason = fake.answer(body, behaviour)

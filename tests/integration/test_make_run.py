@@ -63,3 +63,23 @@ async def test_make_run_starts_serves_and_stops_cleanly() -> None:
         kept = await http.get("/api/conversations/run-1")
     await stop_stack(process)
     assert kept.status_code == 200
+
+
+async def test_make_run_starts_synth_and_says_where_ollama_is_expected() -> None:
+    data = scratch_dir("parley-run-synth-")
+    port = free_port()
+    dead_ollama = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PARLEY_DATA_DIR": str(data), "PARLEY_PG_PORT": str(free_port()),
+           "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(free_port()), "OLLAMA_HOST": dead_ollama,
+           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}"}
+
+    process, banner = await start_stack(env)
+    token = json.loads((data / "dev-credentials.json").read_text())["synth_token"]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        response = await http.post("/api/v1/synthetic-data", headers={"authorization": f"Bearer {token}"},
+                                   json={"payload": {"prompt": "a customer", "count": 1}})
+    await stop_stack(process)
+
+    assert dead_ollama in banner
+    assert response.status_code == 503
+    assert response.json() == {"error": f"Ollama is unreachable at {dead_ollama}"}
