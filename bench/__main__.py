@@ -1,7 +1,8 @@
-"""`make bench`: ingest throughput and latency through the gateway, native gRPC, and plain asyncpg.
+"""`make bench`: ingest throughput and latency, and synth's use of the model, through the gateway.
 
-Starts its own stack (PostgreSQL in a temporary folder, the ingest process,
-Envoy) so a run never touches .data/, then prints a Markdown table.
+Starts its own stack (PostgreSQL in a temporary folder, ingest, synth, a fake
+Ollama in its own process, Envoy) so a run never touches .data/, then prints
+Markdown tables.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ import grpc
 import uvloop
 
 from bench.load import Result, asyncpg_worker, drive, grpc_worker, rest_worker
+from bench.synth import SLOTS, synth_rows
 from gateway.envoy import Gateway
 from services.common.localpg import LocalPostgres
 from services.devstack.__main__ import start_service
@@ -59,23 +62,33 @@ def main() -> None:
     os.chmod(workdir, 0o755)
     pg = LocalPostgres(workdir / "pg", free_port())
     pg.start()
-    listen = f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "DATABASE_URL": pg.dsn, "INGEST_API_KEYS": API_KEY, "INGEST_LISTEN": listen,
-           "INGEST_LOG_LEVEL": "WARNING", "INGEST_POOL_MAX_SIZE": "10"}
-    log = open(workdir / "ingest.log", "w")  # noqa: SIM115 (closed with the process)
-    ingest = start_service("services.ingest", listen, env, log)
-    gateway = Gateway(workdir / "gw", ingest_port=int(listen.rsplit(":", 1)[1]), synth_port=free_port())
+    fake_port = free_port()
+    ingest_listen, synth_listen = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "DATABASE_URL": pg.dsn, "INGEST_API_KEYS": API_KEY, "INGEST_LISTEN": ingest_listen,
+           "SYNTH_API_TOKENS": API_KEY, "SYNTH_LISTEN": synth_listen, "OLLAMA_HOST": f"http://127.0.0.1:{fake_port}",
+           "SYNTH_OLLAMA_CONCURRENCY": str(SLOTS)}
+    log = open(workdir / "services.log", "w")  # noqa: SIM115 (closed with the processes)
+    children = [subprocess.Popen([sys.executable, "-m", "tests.fakes.ollama", "--port", str(fake_port),
+                                  "--slots", str(SLOTS)], stdout=log, stderr=subprocess.STDOUT)]
+    gateway = Gateway(workdir / "gw", ingest_port=int(ingest_listen.rsplit(":", 1)[1]),
+                      synth_port=int(synth_listen.rsplit(":", 1)[1]))
     try:
+        children.append(start_service("services.ingest", ingest_listen, env, log))
+        children.append(start_service("services.synth", synth_listen, env, log))
         gateway.start()
         started = time.strftime("%Y-%m-%d %H:%M")
         lines = uvloop.run(scenarios(gateway.port, pg.dsn))
         print(f"\nIngest, {CONCURRENCY} concurrent clients, {SECONDS:.0f} s per row, {os.cpu_count()} cores, "
               f"{started}\n")
         print("\n".join(lines))
+        lines = uvloop.run(synth_rows(gateway.port, f"http://127.0.0.1:{fake_port}", API_KEY))
+        print("\nSynth, the spec's request through the gateway, fake Ollama in its own process\n")
+        print("\n".join(lines))
     finally:
         gateway.stop()
-        ingest.terminate()
-        ingest.wait(30)
+        for child in reversed(children):
+            child.terminate()
+            child.wait(30)
         log.close()
         pg.stop()
         subprocess.run(["rm", "-rf", str(workdir)], check=False)

@@ -93,3 +93,5 @@ def configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # httpx logs every request to Ollama at INFO: one line per record, and measurable CPU.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import random
+import select
+import socket
 import threading
 import time
 from collections import deque
@@ -26,7 +28,7 @@ BEHAVIOURS = (
 
 class FakeOllama:
     def __init__(self, models: tuple[str, ...] = ("gemma3:4b", "llama3.2:3b"), slots: int = 64,
-                 tokens_per_second: float | None = None) -> None:
+                 tokens_per_second: float | None = None, port: int = 0) -> None:
         self.models = models
         self.behaviours: deque[str] = deque()
         self.calls: list[dict[str, Any]] = []
@@ -34,11 +36,12 @@ class FakeOllama:
         self.in_flight = 0
         self.max_in_flight = 0
         self.slow_seconds = 2.0
+        self.record_calls = True
         self.tokens_per_second = tokens_per_second
         self._slots = threading.BoundedSemaphore(slots)
         self._last_valid = ""
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -73,7 +76,8 @@ class FakeOllama:
 
     def next_behaviour(self, body: dict[str, Any]) -> str:
         with self._lock:
-            self.calls.append(body)
+            if self.record_calls:
+                self.calls.append(body)
             return self.behaviours.popleft() if self.behaviours else "valid"
 
     def answer(self, body: dict[str, Any], behaviour: str) -> tuple[str, str]:
@@ -108,6 +112,9 @@ def _break(record: Any, schema: dict[str, Any] | None) -> Any:
 def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Ollama (Go's net/http) sets TCP_NODELAY; without it, small NDJSON chunks meet
+        # delayed ACKs and every call stalls ~40 ms.
+        disable_nagle_algorithm = True
 
         def log_message(self, *_: Any) -> None:
             pass
@@ -121,6 +128,11 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": "not found"})
 
         def do_POST(self) -> None:
+            if self.path == "/fake/config":  # the benchmark switches the token rate between runs
+                config = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                fake.tokens_per_second = config.get("tokens_per_second")
+                self._json(200, {"tokens_per_second": fake.tokens_per_second})
+                return
             if self.path != "/api/chat":
                 self._json(404, {"error": "not found"})
                 return
@@ -155,9 +167,22 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 delay += final.get("eval_count", 0) / fake.tokens_per_second
             if body.get("stream", True):
                 self._stream(body, content, final, delay, behaviour)
-            else:
-                time.sleep(delay)
+            elif behaviour == "stream_error":
+                self._json(500, {"error": "an error was encountered while running the model"})
+            elif self._generate(delay):
                 self._json(200, {**final, "message": {"role": "assistant", "content": content}})
+
+        def _generate(self, seconds: float) -> bool:
+            """Takes `seconds`, as generation would; False if the client hung up meanwhile
+            (Ollama sees that too: its request context is cancelled and generation stops)."""
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    with fake._lock:
+                        fake.cancelled += 1
+                    return False
+            return True
 
         def _stream(self, body: dict[str, Any], content: str, final: dict[str, Any], delay: float,
                     behaviour: str) -> None:
@@ -207,3 +232,25 @@ def _model_entry(name: str) -> dict[str, Any]:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+
+
+def main() -> None:
+    """`python -m tests.fakes.ollama --port N --slots 4`: the fake as its own process (benchmarks)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--slots", type=int, default=4)
+    parser.add_argument("--tokens-per-second", type=float, default=None)
+    args = parser.parse_args()
+    fake = FakeOllama(slots=args.slots, tokens_per_second=args.tokens_per_second, port=args.port)
+    fake.record_calls = False
+    fake.start()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -47,22 +47,18 @@ class OllamaProvider:
         options: dict[str, float | int] = {"temperature": call.temperature}
         if call.seed is not None:
             options["seed"] = call.seed
-        parts: list[str] = []
-        final = None
-        stream = await self._client.chat(
-            model=call.model, messages=call.messages, format=call.schema or "json", options=options, stream=True
+        # stream=False: one JSON answer per record. Streaming would cost a JSON parse and
+        # a response object per token (Ollama streams token by token) for nothing: a
+        # record is only usable once complete. Cancelling still closes the connection,
+        # which is how Ollama learns to stop generating.
+        answer = await self._client.chat(
+            model=call.model, messages=call.messages, format=call.schema or "json", options=options, stream=False
         )
-        async for chunk in stream:
-            parts.append(chunk.message.content or "")
-            if chunk.done:
-                final = chunk
-        if final is None:
-            raise Unavailable(f"Ollama at {self._host} ended the answer without its final message")
         return Completion(
-            content="".join(parts),
-            input_tokens=final.prompt_eval_count or 0,
-            output_tokens=final.eval_count or 0,
-            truncated=final.done_reason == "length",
+            content=answer.message.content or "",
+            input_tokens=answer.prompt_eval_count or 0,
+            output_tokens=answer.eval_count or 0,
+            truncated=answer.done_reason == "length",
         )
 
     def _translate(self, exc: ollama.ResponseError, model: str) -> Exception:

@@ -1,0 +1,79 @@
+"""POST /api/v1/synthetic-data:stream through the gateway: records as they come, errors in-band."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import jsonschema
+
+from tests.conftest import CALL_TIMEOUT, TOKEN
+from tests.fakes.ollama import FakeOllama
+
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+SCHEMA = {"type": "array", "items": {"type": "object", "properties": {"customer_name": {"type": "string"},
+          "issue_category": {"type": "string", "enum": ["billing", "shipping"]}},
+          "required": ["customer_name", "issue_category"]}}
+
+
+async def stream(http: httpx.AsyncClient, body: dict[str, Any]) -> tuple[httpx.Response, list[dict[str, Any]]]:
+    events = []
+    async with http.stream("POST", "/api/v1/synthetic-data:stream", json=body, headers=AUTH) as response:
+        async for line in response.aiter_lines():
+            if line.strip():
+                events.append(json.loads(line))
+    return response, events
+
+
+async def test_records_stream_then_a_summary(http: httpx.AsyncClient, ollama: FakeOllama) -> None:
+    response, events = await stream(http, {"payload": {"prompt": "support tickets", "count": 12, "schema": SCHEMA}})
+
+    assert response.status_code == 200
+    records = [e["record"] for e in events[:-1]]
+    assert len(records) == 12
+    assert [r["produced"] for r in records] == list(range(1, 13))
+    assert sorted(r["index"] for r in records) == list(range(12))
+    for record in records:
+        jsonschema.validate(record["data"], SCHEMA["items"])
+        assert record["requested"] == 12
+    done = events[-1]["done"]
+    assert done["metadata"] == {"count": 12, "validation_passed": True, "requested": 12, "failed_attempts": 0,
+                                "schema_draft": "2020-12"}
+    assert done["usage"]["total_tokens"] == done["usage"]["input_tokens"] + done["usage"]["output_tokens"] > 0
+    assert (done["provider"], done["model"]) == ("ollama", "gemma3:4b")
+
+
+async def test_error_after_the_first_record_travels_in_band(http: httpx.AsyncClient, ollama: FakeOllama) -> None:
+    ollama.reset("valid", "slow", "slow", "slow")
+
+    response, events = await stream(http, {"payload": {"prompt": "support tickets", "count": 4, "schema": SCHEMA}})
+
+    assert response.status_code == 200
+    assert "record" in events[0]
+    assert events[-1] == {"error": {"status": 504, "message":
+                                    f"Ollama at {ollama.url} did not answer within {CALL_TIMEOUT:g}s"}}
+    assert not any("done" in e for e in events)
+
+
+async def test_error_before_any_record_is_a_plain_json_error(http: httpx.AsyncClient, ollama: FakeOllama) -> None:
+    ollama.reset("error500")
+    bad = await http.post("/api/v1/synthetic-data:stream", json={"payload": {"prompt": ""}}, headers=AUTH)
+    failing = await http.post("/api/v1/synthetic-data:stream", json={"payload": {"prompt": "x"}}, headers=AUTH)
+
+    assert (bad.status_code, bad.json()) == (400, {"error": "payload.prompt is required"})
+    assert failing.status_code == 503
+    assert failing.headers["content-type"] == "application/json"
+    assert failing.json()["error"].startswith(f"Ollama at {ollama.url} failed")
+
+
+async def test_stream_allows_more_than_the_unary_limit(http: httpx.AsyncClient, ollama: FakeOllama) -> None:
+    unary = await http.post("/api/v1/synthetic-data", json={"payload": {"prompt": "x", "count": 150}}, headers=AUTH)
+    response, events = await stream(http, {"payload": {"prompt": "x", "count": 150}})
+    too_many = await http.post("/api/v1/synthetic-data:stream", json={"payload": {"prompt": "x", "count": 10001}},
+                               headers=AUTH)
+
+    assert unary.status_code == 400
+    assert response.status_code == 200
+    assert events[-1]["done"]["metadata"]["count"] == 150
+    assert too_many.json() == {"error": "payload.count must be between 1 and 10000"}
