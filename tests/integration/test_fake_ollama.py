@@ -21,8 +21,9 @@ async def test_tags_and_version(ollama: FakeOllama) -> None:
 
 
 async def test_streamed_chat_ends_with_done_reason_and_counts(ollama: FakeOllama) -> None:
+    messages = [{"role": "user", "content": "A customer who was charged twice for one order"}]
     chunks = [c async for c in await ollama_client(ollama).chat(
-        model="gemma3:4b", messages=[{"role": "user", "content": "A customer who was charged twice for one order"}], format=SCHEMA, stream=True)]
+        model="gemma3:4b", messages=messages, format=SCHEMA, stream=True)]
 
     assert all(not c.done for c in chunks[:-1])
     assert chunks[-1].done and chunks[-1].done_reason == "stop"
