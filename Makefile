@@ -18,13 +18,13 @@ PROTOS := $(shell find proto -name '*.proto')
 BUF := .tools/node_modules/.bin/buf
 export PYTHONPATH := $(CURDIR):$(CURDIR)/$(GEN)
 
-.PHONY: all run test bench proto lint k8s clean setup
+.PHONY: all run test bench proto lint k8s k8s-config clean setup
 
 all: setup
 
 setup: $(VENV)/.installed proto
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-build.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -52,6 +52,11 @@ lint: setup $(BUF)
 	$(VENV)/bin/ruff check services tests bench gateway
 	$(VENV)/bin/mypy
 	$(PY) -m services.common.protogen --lint --buf $(BUF)
+
+# The cluster's Envoy config: the same template as `make run`, cluster addresses.
+K8S_ENVOY := deploy/k8s/base/gateway-envoy.yaml
+k8s-config: $(VENV)/.installed
+	$(PY) gateway/render.py --place kubernetes > $(K8S_ENVOY)
 
 k8s:
 	@for overlay in deploy/k8s/overlays/*/; do \

@@ -12,6 +12,7 @@ TEMPLATE = HERE / "envoy.yaml.tmpl"
 LUA = HERE / "errors.lua"
 MAX_REQUEST_BYTES = 1024 * 1024
 _LUA_INDENT = " " * 26  # the depth of inline_string in the template
+GENERATED = "# GENERATED from gateway/envoy.yaml.tmpl by gateway/render.py (make k8s-config): do not edit.\n"
 
 # Everything else in the template is fixed; these differ by place.
 PLACES = {
@@ -55,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     values = dict(PLACES[args.place])
     values.update(item.split("=", 1) for item in args.set)
-    sys.stdout.write(render(values))
+    sys.stdout.write(GENERATED + render(values))
 
 
 if __name__ == "__main__":

@@ -68,11 +68,12 @@ def main() -> None:
     parser.add_argument("--descriptor", type=Path)
     parser.add_argument("--lint", action="store_true")
     parser.add_argument("--buf", default=".tools/node_modules/.bin/buf")
-    parser.add_argument("protos", nargs="*")
+    parser.add_argument("protos", nargs="*", help="default: every .proto under proto/")
     args = parser.parse_args()
     if args.lint:
         sys.exit(buf_lint(args.buf))
-    generate(args.out, args.descriptor, args.protos)
+    protos = args.protos or [str(p) for p in sorted(PROTO_ROOT.rglob("*.proto"))]
+    generate(args.out, args.descriptor, protos)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConversationService"].full_name
 
 async def start(settings: IngestSettings) -> tuple[GrpcServer, Storage, int]:
     """Migrates, opens the pool and starts serving; returns what `stop` needs and the port."""
-    conn = await connect_with_retry(settings.database_url, settings.db_startup_timeout_seconds)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
+    if settings.migrate_on_start:
+        conn = await connect_with_retry(settings.database_url, settings.db_startup_timeout_seconds)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
     storage = await Storage.open(
         settings.database_url,
         min_size=settings.pool_min_size,

@@ -14,7 +14,7 @@ class IngestSettings(ServerSettings):
     listen: str = "127.0.0.1:50051"
     database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     # Comma-separated accepted x-api-key values. Never logged.
-    api_keys: str = Field(repr=False)
+    api_keys: str = Field("", repr=False)
     max_entities: int = Field(500, ge=1)
     # The gateway enforces the same bound on the JSON body; this one guards native gRPC.
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
@@ -22,6 +22,8 @@ class IngestSettings(ServerSettings):
     pool_max_size: int = Field(10, ge=1)
     query_timeout_seconds: float = Field(10.0, gt=0)
     db_startup_timeout_seconds: float = Field(60.0, gt=0)
+    # Kubernetes runs migrations in an init container and turns this off.
+    migrate_on_start: bool = True
 
     @property
     def api_key_list(self) -> list[str]:

