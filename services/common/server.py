@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import grpc
@@ -61,6 +61,15 @@ class GrpcServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         log.info("stopped")
+
+
+async def serve_until_signal(server: GrpcServer, grace: float, *closers: Callable[[], Awaitable[None]]) -> None:
+    """The tail of every service's main: serve until SIGTERM/SIGINT, drain, release resources."""
+    freeze_startup_objects()
+    await wait_for_signal()
+    await server.stop(grace)
+    for close in closers:
+        await close()
 
 
 async def wait_for_signal() -> None:

@@ -7,13 +7,7 @@ import logging
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from services.common.interceptors import api_key_authenticator
-from services.common.server import (
-    GrpcServer,
-    configure_logging,
-    freeze_startup_objects,
-    run_service,
-    wait_for_signal,
-)
+from services.common.server import GrpcServer, configure_logging, run_service, serve_until_signal
 from services.ingest.migrate import connect_with_retry, migrate
 from services.ingest.servicer import ConversationServicer
 from services.ingest.settings import IngestSettings
@@ -55,10 +49,7 @@ async def main() -> None:
     if not settings.api_key_list:
         log.warning("INGEST_API_KEYS is empty: every request will be refused")
     server, storage, _ = await start(settings)
-    freeze_startup_objects()
-    await wait_for_signal()
-    await server.stop(settings.shutdown_grace_seconds)
-    await storage.close()
+    await serve_until_signal(server, settings.shutdown_grace_seconds, storage.close)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,7 @@ import logging
 from parley.synth.v1 import synth_service_pb2 as pb
 from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
 from services.common.interceptors import bearer_authenticator
-from services.common.server import (
-    GrpcServer,
-    configure_logging,
-    freeze_startup_objects,
-    run_service,
-    wait_for_signal,
-)
+from services.common.server import GrpcServer, configure_logging, run_service, serve_until_signal
 from services.synth.engine import Engine
 from services.synth.providers.base import Provider
 from services.synth.providers.ollama import OllamaProvider, public_host
@@ -48,11 +42,7 @@ async def main() -> None:
     if not settings.api_token_list:
         log.warning("SYNTH_API_TOKENS is empty: every request will be refused")
     server, providers, _ = await start(settings)
-    freeze_startup_objects()
-    await wait_for_signal()
-    await server.stop(settings.shutdown_grace_seconds)
-    for provider in providers:
-        await provider.close()
+    await serve_until_signal(server, settings.shutdown_grace_seconds, *(p.close for p in providers))
 
 
 if __name__ == "__main__":
