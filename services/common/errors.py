@@ -40,10 +40,6 @@ class TooLarge(ParleyError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-class FailedPrecondition(ParleyError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
-
-
 class Unavailable(ParleyError):
     code = grpc.StatusCode.UNAVAILABLE
 

@@ -117,7 +117,7 @@ def run(settings: StackSettings) -> None:
     children: list[subprocess.Popen[bytes]] = []
     gateway = None
     try:
-        for module, listen in STACK_SERVICES(settings):
+        for module, listen in stack_services(settings):
             out = open(logs / f"{module.split('.')[-1]}.log", "a")  # noqa: SIM115 (lives as long as the child)
             children.append(start_service(module, listen, env, out))
         gateway = Gateway(
@@ -149,7 +149,8 @@ def run(settings: StackSettings) -> None:
         log.info("stopped")
 
 
-def STACK_SERVICES(settings: StackSettings) -> list[tuple[str, str]]:
+def stack_services(settings: StackSettings) -> list[tuple[str, str]]:
+    """The service processes `make run` starts, in start order, with where each listens."""
     return [("services.ingest", settings.ingest_listen), ("services.synth", settings.synth_listen)]
 
 

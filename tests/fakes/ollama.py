@@ -19,11 +19,9 @@ from typing import Any
 
 from tests.fakes.records import record_for
 
-# What a call can be told to do; "valid" unless a behaviour is queued.
-BEHAVIOURS = (
-    "valid", "malformed", "prose", "fence", "invalid", "truncated", "duplicate",
-    "slow", "error500", "error503", "no_usage", "stream_error",
-)
+# What a call can be told to do (FakeOllama.reset); "valid" unless a behaviour is queued:
+# valid, malformed, prose, fence, invalid, truncated, duplicate, slow, error500,
+# error503, no_usage, stream_error.
 
 
 class FakeOllama:
