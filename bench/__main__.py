@@ -25,6 +25,8 @@ from bench.synth import SLOTS, synth_rows
 from gateway.envoy import Gateway
 from services.common.localpg import LocalPostgres
 from services.devstack.__main__ import start_service
+from services.ingest.settings import default_pool_size
+from services.ingest.storage import NoResetConnection
 from tests.conftest import free_port
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
@@ -45,7 +47,9 @@ def row(name: str, batch: int, result: Result, ceiling: float | None = None) -> 
 async def scenarios(gateway_port: int, dsn: str) -> list[str]:
     lines = ["| path | entities/request | requests/s | entities/s | p50 ms | p99 ms | errors | vs asyncpg |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    pool = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
+    # The ceiling gets the same number of connections as the service.
+    size = int(os.environ.get("INGEST_POOL_MAX_SIZE", default_pool_size()))
+    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size, connection_class=NoResetConnection)
 
     async def settled(worker: Callable[[], Awaitable[bool]]) -> Result:
         # Every row starts from a settled database, so one row's autovacuum and

@@ -82,7 +82,7 @@ class ListQuery:
     limit: int
 
 
-class _Connection(asyncpg.Connection):
+class NoResetConnection(asyncpg.Connection):
     """Skips the reset query on release: the service never sets session state (no SET,
     LISTEN, advisory or prepared-by-name leftovers), and the query costs a round trip."""
 
@@ -98,7 +98,7 @@ class Storage:
     async def open(cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float) -> Storage:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds,
-            connection_class=_Connection,
+            connection_class=NoResetConnection,
         )
         return cls(pool)
 
