@@ -50,6 +50,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, authenticate: Authenticator) -> None:
         self._authenticate = authenticate
+        # The wrapped handler depends only on the method and the verdict: build each once.
+        self._wrapped: dict[tuple[str, bool], grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
@@ -60,8 +62,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or details.method.startswith(PUBLIC_PREFIXES):
             return handler
         metadata = {k: v for k, v in details.invocation_metadata if isinstance(v, str)}
-        authorized = self._authenticate(metadata)
-        return _wrap(handler, details.method, authorized)
+        key = (details.method, self._authenticate(metadata))
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            wrapped = self._wrapped[key] = _wrap(handler, *key)
+        return wrapped
 
 
 def _wrap(handler: grpc.RpcMethodHandler, method: str, authorized: bool) -> grpc.RpcMethodHandler:
