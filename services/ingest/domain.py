@@ -50,6 +50,13 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def velocity_leftover(value: Any) -> str | None:
+    """Why `value` is Velocity text Genesys left unrendered, or None."""
+    if isinstance(value, str) and _VELOCITY.search(value):
+        return f"holds an unrendered Genesys template ({value[:60]}): the Data Action input was empty"
+    return None
+
+
 def _one_of(value: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise PydanticCustomError("one_of", "must be one of " + ", ".join(allowed))
@@ -62,12 +69,9 @@ class _Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_velocity(cls, value: Any) -> Any:
-        if isinstance(value, str) and _VELOCITY.search(value):
-            raise PydanticCustomError(
-                "velocity",
-                "holds an unrendered Genesys template ({text}): the Data Action input was empty",
-                {"text": value[:60]},
-            )
+        problem = velocity_leftover(value)
+        if problem:
+            raise PydanticCustomError("velocity", problem)
         return value
 
 
@@ -173,7 +177,10 @@ def parse_insights(value: Any, index: int) -> list[Any]:
     """Accepts a JSON array, that array stringified (Genesys), or ""/null for none."""
     if value is None or value == "":
         return []
-    if isinstance(value, str) and not _VELOCITY.search(value):
+    problem = velocity_leftover(value)
+    if problem:
+        raise InvalidArgument(f"entities[{index}].insights {problem}")
+    if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
