@@ -17,7 +17,7 @@ import grpc
 
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
-from services.ingest.storage import _INSERT, _insert_args
+from services.ingest.storage import INSERT_SQL, insert_columns
 
 _ids = itertools.count()
 _WHEN = datetime(2025, 12, 23, 15, 30, tzinfo=UTC)
@@ -129,13 +129,13 @@ def asyncpg_worker(pool: asyncpg.Pool, batch: int, run: str) -> Callable[[], Awa
 
     async def worker() -> bool:
         rows = [_plain(raw) for raw in entities(batch, run)]
-        args = _insert_args(rows, [b"x"] * len(rows))  # type: ignore[arg-type]
+        args = insert_columns(rows, [b"x"] * len(rows))  # type: ignore[arg-type]  # duck-typed rows
         async with pool.acquire() as conn:
             if batch == 1:  # one statement is atomic by itself, as the service does it
-                await conn.fetch(_INSERT, *args)
+                await conn.fetch(INSERT_SQL, *args)
             else:
                 async with conn.transaction():
-                    await conn.fetch(_INSERT, *args)
+                    await conn.fetch(INSERT_SQL, *args)
         return True
 
     return worker
