@@ -146,7 +146,11 @@ async def test_array_items_may_refer_to_root_definitions(
 async def test_calls_in_flight_never_exceed_the_concurrency_setting(
     parallel: pb_grpc.SyntheticDataServiceStub, ollama: FakeOllama
 ) -> None:
-    await asyncio.gather(*(parallel.GenerateSyntheticData(make(count=8), metadata=AUTH) for _ in range(3)))
+    ollama.tokens_per_second = 500.0  # each call takes ~0.1 s, so calls are sure to overlap
+    try:
+        await asyncio.gather(*(parallel.GenerateSyntheticData(make(count=8), metadata=AUTH) for _ in range(3)))
+    finally:
+        ollama.tokens_per_second = None
     assert 1 < ollama.max_in_flight <= 4
 
 
