@@ -4,13 +4,9 @@
 -- transcoder produced. Native gRPC and successful responses pass untouched
 -- and are never buffered.
 
--- gRPC code -> HTTP status; differs from the transcoder's own table where
--- Parley's contract does: RESOURCE_EXHAUSTED is "request too large" (413).
-local HTTP_STATUS = {
-  [1] = 499, [2] = 500, [3] = 400, [4] = 504, [5] = 404, [6] = 409, [7] = 403,
-  [8] = 413, [9] = 400, [10] = 409, [11] = 400, [12] = 501, [13] = 500,
-  [14] = 503, [15] = 500, [16] = 401,
-}
+-- HTTP_STATUS (gRPC code -> HTTP status) is not written here: gateway/render.py
+-- prepends it, generated from services/common/errors.py, the one table that the
+-- services use too.
 
 -- The raw (still JSON-escaped) text of the string value of "key" in text.
 local function json_string(text, key)

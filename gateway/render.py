@@ -7,6 +7,9 @@ import re
 import sys
 from pathlib import Path
 
+from services.common import ports
+from services.common.errors import HTTP_STATUS
+
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "envoy.yaml.tmpl"
 LUA = HERE / "errors.lua"
@@ -25,19 +28,27 @@ PLACES = {
     "kubernetes": {
         "admin_address": "0.0.0.0",
         "listen_address": "0.0.0.0",
-        "listen_port": "8080",
-        "admin_port": "9901",
+        "listen_port": str(ports.GATEWAY),
+        "admin_port": str(ports.GATEWAY_ADMIN),
         "ingest_host": "ingest-headless",
-        "ingest_port": "50051",
+        "ingest_port": str(ports.INGEST),
         "synth_host": "synth-headless",
-        "synth_port": "50052",
+        "synth_port": str(ports.SYNTH),
         "descriptor": "/etc/parley/parley.pb",
     },
 }
 
 
+def lua_status_table() -> str:
+    """services/common/errors.py's HTTP_STATUS as a Lua table, keyed by numeric gRPC code."""
+    entries = ", ".join(f"[{code.value[0]}] = {status}" for code, status in HTTP_STATUS.items() if code.value[0])
+    header = "-- GENERATED from services/common/errors.py HTTP_STATUS by gateway/render.py.\n"
+    return f"{header}local HTTP_STATUS = {{{entries}}}\n"
+
+
 def render(values: dict[str, str]) -> str:
-    lua = "\n".join(_LUA_INDENT + line if line else "" for line in LUA.read_text().splitlines())
+    source = lua_status_table() + LUA.read_text()
+    lua = "\n".join(_LUA_INDENT + line if line else "" for line in source.splitlines())
     values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), **values}
 
     def substitute(match: re.Match[str]) -> str:

@@ -1,8 +1,41 @@
-"""Domain errors, each bound to the one gRPC status code it maps to."""
+"""Domain errors and the one table from gRPC status code to the HTTP status Parley answers.
+
+The gateway's Lua filter gets its table from `HTTP_STATUS` when the Envoy config is
+rendered (gateway/render.py), and synth's in-band stream errors read the same table,
+so REST and gRPC cannot disagree.
+"""
 
 from __future__ import annotations
 
 import grpc
+
+_C = grpc.StatusCode
+
+# Every gRPC code: Google's mapping (google/rpc/code.proto), except where Parley's
+# contract differs: RESOURCE_EXHAUSTED means "request too large" (413).
+HTTP_STATUS: dict[grpc.StatusCode, int] = {
+    _C.OK: 200,
+    _C.CANCELLED: 499,
+    _C.UNKNOWN: 500,
+    _C.INVALID_ARGUMENT: 400,
+    _C.DEADLINE_EXCEEDED: 504,
+    _C.NOT_FOUND: 404,
+    _C.ALREADY_EXISTS: 409,
+    _C.PERMISSION_DENIED: 403,
+    _C.RESOURCE_EXHAUSTED: 413,
+    _C.FAILED_PRECONDITION: 400,
+    _C.ABORTED: 409,
+    _C.OUT_OF_RANGE: 400,
+    _C.UNIMPLEMENTED: 501,
+    _C.INTERNAL: 500,
+    _C.UNAVAILABLE: 503,
+    _C.DATA_LOSS: 500,
+    _C.UNAUTHENTICATED: 401,
+}
+
+
+def http_status(code: grpc.StatusCode) -> int:
+    return HTTP_STATUS.get(code, 500)
 
 
 class ParleyError(Exception):
@@ -13,6 +46,10 @@ class ParleyError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return http_status(self.code)
 
 
 class InvalidArgument(ParleyError):
@@ -35,7 +72,7 @@ class AlreadyExists(ParleyError):
 
 
 class TooLarge(ParleyError):
-    """The gateway answers RESOURCE_EXHAUSTED with HTTP 413."""
+    """Request too large: RESOURCE_EXHAUSTED, which the table answers with HTTP 413."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
@@ -46,4 +83,3 @@ class Unavailable(ParleyError):
 
 class DeadlineExceeded(ParleyError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
-

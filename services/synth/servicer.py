@@ -14,12 +14,6 @@ from services.synth.engine import Engine, Tally
 from services.synth.request import Job, build_job
 from services.synth.settings import SynthSettings
 
-# The HTTP status each error answers with, for errors sent in-band in a stream.
-_HTTP_STATUS = {
-    grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504, grpc.StatusCode.UNAVAILABLE: 503,
-}
-
 
 class SyntheticDataServicer(pb_grpc.SyntheticDataServiceServicer):
     def __init__(self, engine: Engine, settings: SynthSettings) -> None:
@@ -55,7 +49,7 @@ class SyntheticDataServicer(pb_grpc.SyntheticDataServiceServicer):
             # After the first record an HTTP/1.1 client of the transcoded stream can see
             # no status any more: the error travels as the last event.
             yield pb.StreamSyntheticDataResponse(
-                error=pb.ErrorEvent(status=_HTTP_STATUS.get(exc.code, 500), message=exc.message))
+                error=pb.ErrorEvent(status=exc.http_status, message=exc.message))
             return
         yield pb.StreamSyntheticDataResponse(done=pb.DoneEvent(
             provider=job.provider, model=job.model, usage=_usage(tally), metadata=_metadata(job, tally)))
