@@ -1,8 +1,13 @@
-"""One server interceptor for every RPC: authentication, error-to-status mapping, access log."""
+"""Server interceptors, one purpose each: authentication, and error-to-status mapping with the access log.
+
+Composed as `[StatusInterceptor(), AuthInterceptor(...)]`: the status interceptor is
+outermost, so it logs every outcome, refusals included.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import time
@@ -19,6 +24,7 @@ log = logging.getLogger("parley.rpc")
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 Authenticator = Callable[[Mapping[str, str]], bool]
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
 
 def api_key_authenticator(keys: Iterable[str], header: str = "x-api-key") -> Authenticator:
@@ -45,84 +51,119 @@ def bearer_authenticator(tokens: Iterable[str]) -> Authenticator:
     return authenticate
 
 
-class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates, turns ParleyError into its status code, and logs one line per RPC."""
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Refuses an unauthenticated call with one prebuilt handler per method, before the
+    request message is even deserialized."""
 
     def __init__(self, authenticate: Authenticator) -> None:
         self._authenticate = authenticate
-        # The wrapped handler depends only on the method and the verdict: build each once.
-        self._wrapped: dict[tuple[str, bool], grpc.RpcMethodHandler] = {}
+        self._refusals: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
+        self, continuation: Continuation, details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         if handler is None or details.method.startswith(PUBLIC_PREFIXES):
             return handler
         metadata = {k: v for k, v in details.invocation_metadata if isinstance(v, str)}
-        key = (details.method, self._authenticate(metadata))
+        if self._authenticate(metadata):
+            return handler
+        refusal = self._refusals.get(details.method)
+        if refusal is None:
+            refusal = self._refusals[details.method] = _refusal(handler)
+        return refusal
+
+
+def _refusal(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
+        error = Unauthenticated()
+        await context.abort(error.code, error.message)
+
+    async def refuse_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        await refuse(request, context)
+        yield  # never reached: the yield makes this an async generator, as stream handlers are
+
+    # No request deserializer: the refused request stays bytes, never parsed.
+    serialize = handler.response_serializer
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(refuse, None, serialize)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(refuse_stream, None, serialize)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(refuse, None, serialize)
+    return grpc.stream_stream_rpc_method_handler(refuse_stream, None, serialize)
+
+
+class StatusInterceptor(grpc.aio.ServerInterceptor):
+    """Turns ParleyError into its status code, anything unexpected into INTERNAL, and logs
+    one line per RPC."""
+
+    def __init__(self) -> None:
+        # The wrapped handler depends only on the method and the inner handler: build each once.
+        self._wrapped: dict[tuple[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(
+        self, continuation: Continuation, details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(PUBLIC_PREFIXES):
+            return handler
+        key = (details.method, handler)
         wrapped = self._wrapped.get(key)
         if wrapped is None:
-            wrapped = self._wrapped[key] = _wrap(handler, *key)
+            wrapped = self._wrapped[key] = _wrap(handler, details.method)
         return wrapped
 
 
-def _wrap(handler: grpc.RpcMethodHandler, method: str, authorized: bool) -> grpc.RpcMethodHandler:
-    if handler.unary_unary:
-        inner = handler.unary_unary
+def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    parse, serialize = handler.request_deserializer, handler.response_serializer
+    if handler.unary_unary or handler.stream_unary:
+        inner = handler.unary_unary or handler.stream_unary
 
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            async with _Guard(method, authorized, context):
+        async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with _Outcome(method, context):
                 return await inner(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            unary, handler.request_deserializer, handler.response_serializer
-        )
+        make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
+        return make(single, parse, serialize)
     if handler.unary_stream:
         inner_stream = handler.unary_stream
 
         async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            async with _Guard(method, authorized, context):
-                async for item in inner_stream(request, context):
+            async with _Outcome(method, context), contextlib.aclosing(inner_stream(request, context)) as items:
+                async for item in items:
                     yield item
 
-        return grpc.unary_stream_rpc_method_handler(
-            stream, handler.request_deserializer, handler.response_serializer
-        )
-    return handler  # No client-streaming RPCs in Parley's contracts.
+        return grpc.unary_stream_rpc_method_handler(stream, parse, serialize)
+    return handler  # bidirectional streams: only reflection, which is public
 
 
-class _Guard:
-    """Runs one RPC body: refuses it unauthenticated, maps errors, logs the outcome."""
+class _Outcome:
+    """Maps how one RPC body ended to its status, and logs it."""
 
-    def __init__(self, method: str, authorized: bool, context: grpc.aio.ServicerContext) -> None:
+    def __init__(self, method: str, context: grpc.aio.ServicerContext) -> None:
         self._method = method
-        self._authorized = authorized
         self._context = context
         self._start = time.perf_counter()
 
     async def __aenter__(self) -> None:
-        if not self._authorized:
-            self._log(grpc.StatusCode.UNAUTHENTICATED)
-            await self._context.abort(Unauthenticated.code, Unauthenticated().message)
+        return None
 
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> bool:
         if error is None:
             self._log(grpc.StatusCode.OK, level=logging.DEBUG)
-            return False
-        if isinstance(error, ParleyError):
+        elif isinstance(error, ParleyError):
             self._log(error.code, error.message)
             await self._context.abort(error.code, error.message)
-        if isinstance(error, asyncio.CancelledError):
-            self._log(grpc.StatusCode.CANCELLED)
-            return False
-        if isinstance(error, grpc.aio.AbortError):
-            return False
-        log.exception("rpc=%s unhandled error", self._method, exc_info=error)
-        self._log(grpc.StatusCode.INTERNAL)
-        await self._context.abort(grpc.StatusCode.INTERNAL, "Internal error")
+        elif isinstance(error, asyncio.CancelledError | GeneratorExit):
+            # The client went away (or closed a stream early): a normal end, not a failure.
+            self._log(grpc.StatusCode.CANCELLED, level=logging.INFO)
+        elif isinstance(error, grpc.aio.AbortError):
+            self._log(self._context.code() or grpc.StatusCode.UNKNOWN, self._context.details() or "")
+        else:
+            log.exception("rpc=%s unhandled error", self._method, exc_info=error)
+            self._log(grpc.StatusCode.INTERNAL)
+            await self._context.abort(grpc.StatusCode.INTERNAL, "Internal error")
         return False
 
     def _log(self, code: grpc.StatusCode, detail: str = "", level: int | None = None) -> None:
