@@ -17,6 +17,7 @@ import grpc
 
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
+from services.ingest.model import Batch
 from services.ingest.storage import INSERT_SQL, insert_columns
 
 _ids = itertools.count()
@@ -129,7 +130,7 @@ def asyncpg_worker(pool: asyncpg.Pool, batch: int, run: str) -> Callable[[], Awa
 
     async def worker() -> bool:
         rows = [_plain(raw) for raw in entities(batch, run)]
-        args = insert_columns(rows, [b"x"] * len(rows))  # type: ignore[arg-type]  # duck-typed rows
+        args = insert_columns(Batch(rows, [b"x"] * len(rows), {}))  # type: ignore[arg-type]  # duck-typed rows
         async with pool.acquire() as conn:
             if batch == 1:  # one statement is atomic by itself, as the service does it
                 await conn.fetch(INSERT_SQL, *args)

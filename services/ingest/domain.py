@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from services.common.errors import InvalidArgument, TooLarge
+from services.ingest.model import Batch
 
 SUMMARY_TYPES = ("Conversation", "Agent", "VirtualAgent")
 CHILD_TYPES = ("Agent", "VirtualAgent")
@@ -100,14 +101,12 @@ class Entity(_Strict):
     conversation_id: str | None = Field(None, max_length=_ID_MAX)
     insights: list[Insight] = Field(default_factory=list, max_length=_INSIGHTS_MAX)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _self_parent(cls, raw: Any) -> Any:
+    @model_validator(mode="after")
+    def _self_parent(self) -> Entity:
         # A Conversation may echo its own summaryId as conversationId: it has no parent.
-        is_conversation = isinstance(raw, dict) and raw.get("summaryType") == "Conversation"
-        if is_conversation and raw.get("conversationId") == raw.get("summaryId"):
-            return {k: v for k, v in raw.items() if k != "conversationId"}
-        return raw
+        if self.summary_type == "Conversation" and self.conversation_id == self.summary_id:
+            return self.model_copy(update={"conversation_id": None})
+        return self
 
     @field_validator("summary_type")
     @classmethod
@@ -159,14 +158,15 @@ _MESSAGES = {
 def _describe(error: Any, prefix: str) -> str:
     path = prefix
     for part in error["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        # Fields are named as the JSON body names them, whichever names the input used.
+        path += f"[{part}]" if isinstance(part, int) else f".{to_camel(part)}"
     template = _MESSAGES.get(error["type"])
     message = template.format(**error.get("ctx", {})) if template else error["msg"]
     return f"{path} {message}"
 
 
 def parse_entity(raw: dict[str, Any], index: int) -> Entity:
-    """Validates one entity given as JSON-named fields, absent ones left out."""
+    """Validates one entity given by attribute or JSON names, absent fields left out."""
     try:
         return Entity.model_validate(raw)
     except ValidationError as exc:
@@ -241,10 +241,7 @@ def external_parents(entities: Sequence[Entity]) -> dict[str, int]:
     return wanted
 
 
-def missing_parent(index: int, conversation_id: str, found_type: str | None) -> InvalidArgument:
-    what = "no stored summary" if found_type is None else f"a {found_type} summary, not a Conversation"
-    return InvalidArgument(
-        f"entities[{index}].conversationId '{conversation_id}' names {what}; "
-        "send the parent Conversation first or earlier in the same batch"
-    )
-
+def prepare(entities: Sequence[Entity]) -> Batch:
+    """Checks the rules that span the batch and decides everything storage needs."""
+    check_batch(entities)
+    return Batch(entities, [e.content_hash() for e in entities], external_parents(entities))

@@ -1,19 +1,23 @@
-"""All of ingest's SQL: batch insert with replay detection, get, list, delete."""
+"""All of ingest's SQL: batch insert with replay detection, get, list, delete.
+
+Storage takes and returns the values of services/ingest/model.py; column names and
+the paging arithmetic live here and nowhere else.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from services.common.errors import AlreadyExists, InvalidArgument, Unavailable
-from services.ingest.domain import Entity, external_parents, missing_parent
+from services.common.errors import Unavailable
+from services.ingest.errors import ChangedWhileStoring, ContentConflict, MissingParent, ParentDeleted
+from services.ingest.model import Batch, Created, Cursor, Filters, Insight, ListQuery, Page, Summary
 
 log = logging.getLogger("parley.ingest.storage")
 
@@ -27,6 +31,13 @@ _UNAVAILABLE = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
 )
+
+# The entity attributes stored as columns of the same name, in INSERT_SQL's order.
+ENTITY_COLUMNS = (
+    "summary_id", "summary_type", "media_type", "language", "agent_id", "source_id",
+    "summary", "generated", "date_created", "conversation_id",
+)
+INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 
 # Public: the benchmark's plain-asyncpg ceiling runs this same statement.
 INSERT_SQL = """
@@ -53,34 +64,10 @@ WITH input AS (
 SELECT id, summary_id FROM inserted
 """
 
-_COLUMNS = (
-    "id, summary_id, summary_type, media_type, language, agent_id, source_id, summary,"
-    " generated, date_created, conversation_id, create_time"
-)
-
-
-@dataclass(frozen=True)
-class Created:
-    ids: dict[str, int]
-    inserted: int
-
-
-@dataclass
-class Stored:
-    """A stored summary with its insights and (from get) its children."""
-
-    row: asyncpg.Record
-    insights: list[asyncpg.Record] = field(default_factory=list)
-    children: list[Stored] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    filters: dict[str, str]
-    date_from: datetime | None
-    date_to: datetime | None
-    after: tuple[datetime, int] | None
-    limit: int
+# A Summary's scalar fields are columns of the same name, read in the dataclass's order.
+_SUMMARY_FIELDS = tuple(f.name for f in dataclasses.fields(Summary) if f.name not in ("insights", "children"))
+_SELECT = f"SELECT {', '.join(_SUMMARY_FIELDS)} FROM summaries"
+_EQUALITY_FILTERS = tuple(f.name for f in dataclasses.fields(Filters) if f.type == "str")
 
 
 class NoResetConnection(asyncpg.Connection):
@@ -115,53 +102,44 @@ class Storage:
             log.warning("database unavailable: %s", type(exc).__name__)
             raise Unavailable("Database unavailable") from None
 
-    async def create(self, entities: Sequence[Entity]) -> Created:
+    async def create(self, batch: Batch) -> Created:
         """Stores the batch atomically; replays keep their ids, a conflict stores nothing."""
         async with self._connection() as conn:
-            if len(entities) == 1:
+            if len(batch.entities) == 1:
                 # One statement is atomic by itself, and with one row a conflict
                 # means nothing was inserted: no BEGIN/COMMIT round trips needed.
-                return await _create(conn, entities)
+                return await _create(conn, batch)
             async with conn.transaction():
-                return await _create(conn, entities)
+                return await _create(conn, batch)
 
-    async def get(self, summary_id: str) -> Stored | None:
+    async def get(self, summary_id: str) -> Summary | None:
+        """The summary, with its children (oldest first) when it is a Conversation."""
         async with self._connection() as conn:
-            row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM summaries WHERE summary_id = $1", summary_id)
+            row = await conn.fetchrow(f"{_SELECT} WHERE summary_id = $1", summary_id)
             if row is None:
                 return None
             children = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM summaries WHERE conversation_id = $1 ORDER BY date_created, id",
-                summary_id,
+                f"{_SELECT} WHERE conversation_id = $1 ORDER BY date_created, id", summary_id
             )
-            stored = await _with_insights(conn, [row, *children])
-        stored[0].children = stored[1:]
-        return stored[0]
+            parent, *rest = await _with_insights(conn, [row, *children])
+        parent.children = rest
+        return parent
 
-    async def list(self, query: ListQuery) -> list[Stored]:
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in query.filters.items():
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-        if query.date_from:
-            args.append(query.date_from)
-            where.append(f"date_created >= ${len(args)}")
-        if query.date_to:
-            args.append(query.date_to)
-            where.append(f"date_created < ${len(args)}")
+    async def list(self, query: ListQuery) -> Page:
+        """One page, newest first; `next_cursor` is set when more follow."""
+        where, args = _where(query.filters)
         if query.after:
-            args.extend(query.after)
+            args += [query.after.date_created, query.after.id]
             where.append(f"(date_created, id) < (${len(args) - 1}, ${len(args)})")
-        args.append(query.limit)
-        sql = (
-            f"SELECT {_COLUMNS} FROM summaries"
-            f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-            f" ORDER BY date_created DESC, id DESC LIMIT ${len(args)}"
-        )
+        args.append(query.page_size + 1)  # one extra row tells whether another page follows
+        sql = (f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''}"
+               f" ORDER BY date_created DESC, id DESC LIMIT ${len(args)}")
         async with self._connection() as conn:
-            rows = await conn.fetch(sql, *args)
-            return await _with_insights(conn, rows)
+            summaries = await _with_insights(conn, await conn.fetch(sql, *args))
+        if len(summaries) <= query.page_size:
+            return Page(summaries, None)
+        page = summaries[: query.page_size]
+        return Page(page, Cursor(page[-1].date_created, page[-1].id))
 
     async def delete(self, summary_id: str) -> int:
         """Deletes the summary and its children in one statement; returns how many rows went."""
@@ -175,42 +153,50 @@ class Storage:
             )
 
 
-async def _create(conn: asyncpg.Connection, entities: Sequence[Entity]) -> Created:
-    hashes = [e.content_hash() for e in entities]
-    await _check_parents(conn, entities)
+def _where(filters: Filters) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for column in _EQUALITY_FILTERS:
+        value = getattr(filters, column)
+        if value:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    if filters.date_from:
+        args.append(filters.date_from)
+        where.append(f"date_created >= ${len(args)}")
+    if filters.date_to:
+        args.append(filters.date_to)
+        where.append(f"date_created < ${len(args)}")
+    return where, args
+
+
+async def _create(conn: asyncpg.Connection, batch: Batch) -> Created:
+    await _check_parents(conn, batch.outside_parents)
     try:
-        rows = await conn.fetch(INSERT_SQL, *insert_columns(entities, hashes))
+        rows = await conn.fetch(INSERT_SQL, *insert_columns(batch))
     except asyncpg.ForeignKeyViolationError:
-        raise InvalidArgument("A conversationId names a Conversation that was just deleted") from None
+        raise ParentDeleted() from None
     ids = {r["summary_id"]: r["id"] for r in rows}
     inserted = len(ids)
-    if inserted < len(entities):
-        ids.update(await _replayed(conn, entities, hashes, ids))
+    if inserted < len(batch.entities):
+        ids.update(await _replayed(conn, batch, ids))
     return Created(ids=ids, inserted=inserted)
 
 
-def insert_columns(entities: Sequence[Entity], hashes: list[bytes]) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(17)]
-    for entity, digest in zip(entities, hashes, strict=True):
-        values: tuple[Any, ...] = (
-            entity.summary_id, entity.summary_type, entity.media_type, entity.language, entity.agent_id,
-            entity.source_id, entity.summary, entity.generated, entity.date_created,
-            entity.conversation_id, digest,
-        )
-        for column, value in zip(columns, values, strict=False):
-            column.append(value)
+def insert_columns(batch: Batch) -> list[list[Any]]:
+    """INSERT_SQL's 17 array arguments: the summaries' columns, their hashes, then the insights'."""
+    columns: list[list[Any]] = [[getattr(e, name) for e in batch.entities] for name in ENTITY_COLUMNS]
+    columns.append(list(batch.hashes))
+    insights: list[list[Any]] = [[] for _ in range(2 + len(INSIGHT_COLUMNS))]
+    for entity in batch.entities:
         for position, insight in enumerate(entity.insights):
-            for column, value in zip(
-                columns[11:],
-                (entity.summary_id, position, insight.type, insight.title, insight.description, insight.outcome),
-                strict=True,
-            ):
+            values = (entity.summary_id, position, *(getattr(insight, name) for name in INSIGHT_COLUMNS))
+            for column, value in zip(insights, values, strict=True):
                 column.append(value)
-    return columns
+    return columns + insights
 
 
-async def _check_parents(conn: asyncpg.Connection, entities: Sequence[Entity]) -> None:
-    wanted = external_parents(entities)
+async def _check_parents(conn: asyncpg.Connection, wanted: dict[str, int]) -> None:
     if not wanted:
         return
     rows = await conn.fetch(
@@ -219,38 +205,37 @@ async def _check_parents(conn: asyncpg.Connection, entities: Sequence[Entity]) -
     found = {r["summary_id"]: r["summary_type"] for r in rows}
     for parent, index in wanted.items():
         if found.get(parent) != "Conversation":
-            raise missing_parent(index, parent, found.get(parent))
+            raise MissingParent(index, parent, found.get(parent))
 
 
-async def _replayed(
-    conn: asyncpg.Connection, entities: Sequence[Entity], hashes: list[bytes], inserted: dict[str, int]
-) -> dict[str, int]:
+async def _replayed(conn: asyncpg.Connection, batch: Batch, inserted: dict[str, int]) -> dict[str, int]:
     """Ids of the summaries already stored with identical content; any other difference is a conflict."""
-    pending = {e.summary_id: h for e, h in zip(entities, hashes, strict=True) if e.summary_id not in inserted}
+    pending = {
+        e.summary_id: digest
+        for e, digest in zip(batch.entities, batch.hashes, strict=True)
+        if e.summary_id not in inserted
+    }
     rows = await conn.fetch(
         "SELECT id, summary_id, content_hash FROM summaries WHERE summary_id = ANY($1::text[])", list(pending)
     )
     if len(rows) < len(pending):
-        # Skipped as already stored, then deleted before this read: let the client retry.
-        raise AlreadyExists("A summaryId in this batch changed while it was being stored; retry the request")
+        raise ChangedWhileStoring()
     for row in rows:
         if row["content_hash"] != pending[row["summary_id"]]:
-            raise AlreadyExists(
-                f"summaryId '{row['summary_id']}' is already stored with different content"
-            )
+            raise ContentConflict(row["summary_id"])
     return {r["summary_id"]: r["id"] for r in rows}
 
 
-async def _with_insights(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[Stored]:
-    stored = [Stored(row) for row in rows]
-    if not stored:
-        return stored
-    by_pk = {s.row["id"]: s for s in stored}
+async def _with_insights(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[Summary]:
+    summaries = [Summary(*row) for row in rows]
+    if not summaries:
+        return summaries
+    by_pk = {s.id: s for s in summaries}
     insights = await conn.fetch(
-        "SELECT summary_pk, type, title, description, outcome FROM insights"
+        f"SELECT summary_pk, {', '.join(INSIGHT_COLUMNS)} FROM insights"
         " WHERE summary_pk = ANY($1::bigint[]) ORDER BY summary_pk, position",
         list(by_pk),
     )
-    for insight in insights:
-        by_pk[insight["summary_pk"]].insights.append(insight)
-    return stored
+    for row in insights:
+        by_pk[row["summary_pk"]].insights.append(Insight(*tuple(row)[1:]))
+    return summaries
