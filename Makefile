@@ -24,9 +24,13 @@ all: setup
 
 setup: $(VENV)/.installed proto
 
+# PostgreSQL's server binaries come from the machine; where it has none, the
+# pgserver wheel carries them (services/common/localpg.py looks in both places).
 $(VENV)/.installed: requirements.txt requirements-build.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -c 'from services.common.localpg import find_bindir; find_bindir()' 2>/dev/null \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check pgserver
 	touch $@
 
 proto: $(GEN)/.stamp
@@ -40,7 +44,7 @@ $(GEN)/.stamp: $(PROTOS) $(VENV)/.installed
 	touch $@
 
 run: setup
-	$(PY) -m services.devstack
+	$(PY) -m services.stack
 
 test: setup $(BUF)
 	$(PY) -m pytest
@@ -49,7 +53,7 @@ bench: setup
 	$(PY) -m bench
 
 lint: setup $(BUF)
-	$(VENV)/bin/ruff check services tests bench gateway
+	$(VENV)/bin/ruff check services tests testkit bench gateway
 	$(VENV)/bin/mypy
 	$(PY) -m services.common.protogen --lint --buf $(BUF)
 

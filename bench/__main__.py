@@ -1,13 +1,13 @@
 """`make bench`: ingest throughput and latency, and synth's use of the model, through the gateway.
 
-Starts its own stack (PostgreSQL in a temporary folder, ingest, synth, a fake
-Ollama in its own process, Envoy) so a run never touches .data/, then prints
-Markdown tables.
+Starts the same Stack as `make run` (services as their own processes, PostgreSQL in
+a temporary folder), with a fake Ollama in its own process, then prints Markdown tables.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,12 +22,10 @@ import uvloop
 
 from bench.load import Result, asyncpg_worker, drive, grpc_worker, rest_worker
 from bench.synth import SLOTS, synth_rows
-from gateway.envoy import Gateway
-from services.common.localpg import LocalPostgres
-from services.devstack.__main__ import start_service
 from services.ingest.settings import default_pool_size
 from services.ingest.storage import NoResetConnection
-from tests.conftest import free_port
+from services.stack.settings import StackSettings
+from services.stack.stack import Stack, free_port
 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
@@ -71,41 +69,46 @@ async def scenarios(gateway_port: int, dsn: str) -> list[str]:
     return lines
 
 
-def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    os.chmod(workdir, 0o755)
-    pg = LocalPostgres(workdir / "pg", free_port())
-    pg.start()
+def start_fake_ollama(port: int) -> subprocess.Popen[bytes]:
+    """The fake in its own process, so its CPU is not the load generator's."""
+    return subprocess.Popen([sys.executable, "-m", "testkit.fakes.ollama", "--port", str(port), "--slots", str(SLOTS)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+async def run(workdir: Path) -> None:
     fake_port = free_port()
-    ingest_listen, synth_listen = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "DATABASE_URL": pg.dsn, "INGEST_API_KEYS": API_KEY, "INGEST_LISTEN": ingest_listen,
-           "SYNTH_API_TOKENS": API_KEY, "SYNTH_LISTEN": synth_listen, "OLLAMA_HOST": f"http://127.0.0.1:{fake_port}",
-           "SYNTH_OLLAMA_CONCURRENCY": str(SLOTS)}
-    log = open(workdir / "services.log", "w")  # noqa: SIM115 (closed with the processes)
-    children = [subprocess.Popen([sys.executable, "-m", "tests.fakes.ollama", "--port", str(fake_port),
-                                  "--slots", str(SLOTS)], stdout=log, stderr=subprocess.STDOUT)]
-    gateway = Gateway(workdir / "gw", ingest_port=int(ingest_listen.rsplit(":", 1)[1]),
-                      synth_port=int(synth_listen.rsplit(":", 1)[1]))
+    fake = start_fake_ollama(fake_port)
+    fake_url = f"http://127.0.0.1:{fake_port}"
+    settings = StackSettings(data_dir=workdir, pg_port=free_port(), gateway_port=0, gateway_admin_port=0)
+    overrides: dict[str, dict[str, object]] = {"ingest": {"api_keys": API_KEY, "listen": "127.0.0.1:0"},
+                 "synth": {"api_tokens": API_KEY, "listen": "127.0.0.1:0", "ollama_host": fake_url,
+                           "ollama_concurrency": SLOTS}}
+    stack = Stack(settings, overrides=overrides)
     try:
-        children.append(start_service("services.ingest", ingest_listen, env, log))
-        children.append(start_service("services.synth", synth_listen, env, log))
-        gateway.start()
+        await stack.start()
+        assert stack.gateway is not None and stack.database_url
         started = time.strftime("%Y-%m-%d %H:%M")
-        lines = uvloop.run(scenarios(gateway.port, pg.dsn))
+        lines = await scenarios(stack.gateway.port, stack.database_url)
         print(f"\nIngest, {CONCURRENCY} concurrent clients, {SECONDS:.0f} s per row, {os.cpu_count()} cores, "
               f"{started}\n")
         print("\n".join(lines))
-        lines = uvloop.run(synth_rows(gateway.port, f"http://127.0.0.1:{fake_port}", API_KEY))
+        lines = await synth_rows(stack.gateway.port, fake_url, API_KEY)
         print("\nSynth, the spec's request through the gateway, fake Ollama in its own process\n")
         print("\n".join(lines))
     finally:
-        gateway.stop()
-        for child in reversed(children):
-            child.terminate()
-            child.wait(30)
-        log.close()
-        pg.stop()
-        subprocess.run(["rm", "-rf", str(workdir)], check=False)
+        await stack.stop()
+        fake.terminate()
+        fake.wait(30)
+
+
+def main() -> None:
+    """Starts its own stack in a temporary folder, so a run never touches .data/."""
+    workdir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    os.chmod(workdir, 0o755)
+    try:
+        uvloop.run(run(workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

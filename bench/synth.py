@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.spec import SYNTHETIC, curl_example
+from testkit.spec import SYNTHETIC, curl_example
 
 SLOTS = 4
 TOKENS_PER_SECOND = 600.0  # per slot, like a small model on a modest GPU

@@ -40,8 +40,6 @@ class Gateway:
             "synth_port": str(synth_port),
             "descriptor": str(DESCRIPTOR),
         }
-        # One worker thread handles several thousand requests/s; on a small machine a
-        # second one only takes CPU from the services behind it (GATEWAY_WORKERS).
         self._workers = workers
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
@@ -82,6 +80,9 @@ class Gateway:
         self.port = int(listeners[0]["local_address"]["socket_address"]["port_value"])
         return True
 
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()
@@ -90,3 +91,5 @@ class Gateway:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        if self._log:
+            self._log.close()

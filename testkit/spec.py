@@ -1,4 +1,4 @@
-"""Reads the examples out of the specs in docs/specs/, so tests run them verbatim."""
+"""Reads the examples out of the specs in docs/specs/, so tests and benchmarks run them verbatim."""
 
 from __future__ import annotations
 

@@ -1,12 +1,18 @@
-"""Session fixtures: a real PostgreSQL, real grpc.aio servers on free ports, the real Envoy."""
+"""Session fixtures: the one Stack (real PostgreSQL, grpc.aio servers on free ports, the real Envoy).
+
+PostgreSQL is started once per session. With PGHOST set, the session uses that
+server instead (a fresh database in it, dropped at the end), as asyncpg's own
+suite does. Every test that touches the database starts from empty tables.
+"""
 
 from __future__ import annotations
 
 import os
-import socket
+import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import grpc
@@ -15,11 +21,13 @@ import pytest
 
 from gateway.envoy import Gateway
 from services.common.localpg import LocalPostgres
-from services.ingest.__main__ import start as start_ingest
 from services.ingest.settings import IngestSettings
-from services.synth.__main__ import start as start_synth
+from services.stack.settings import StackSettings
+from services.stack.stack import Stack, free_port
 from services.synth.settings import SynthSettings
-from tests.fakes.ollama import FakeOllama
+from testkit.fakes.ollama import FakeOllama
+
+__all__ = ["free_port"]
 
 API_KEY = "test-key-1"
 OTHER_KEY = "second-key"
@@ -29,12 +37,6 @@ CALL_TIMEOUT = 1.0
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def scratch_dir(prefix: str) -> Path:
     """A temporary folder the PostgreSQL service user can reach (pytest's own is root-only)."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
@@ -42,29 +44,46 @@ def scratch_dir(prefix: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[LocalPostgres]:
-    pg = LocalPostgres(scratch_dir("parley-pg-") / "data", free_port())
-    pg.start()
-    yield pg
-    pg.stop()
-
-
-def ingest_settings(dsn: str, **overrides: object) -> IngestSettings:
-    values: dict[str, object] = {
-        "database_url": dsn, "api_keys": f"{API_KEY},{OTHER_KEY}", "listen": "127.0.0.1:0",
+def ingest_overrides(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "api_keys": f"{API_KEY},{OTHER_KEY}", "listen": "127.0.0.1:0",
         "db_startup_timeout_seconds": 5, "query_timeout_seconds": 5,
     }
-    values.update(overrides)
-    return IngestSettings(**values)  # type: ignore[arg-type]
+    return {**values, **overrides}
+
+
+def ingest_settings(dsn: str, **overrides: Any) -> IngestSettings:
+    return IngestSettings(database_url=dsn, **ingest_overrides(**overrides))
+
+
+def synth_overrides(ollama_url: str, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "api_tokens": f"{TOKEN},other-token", "listen": "127.0.0.1:0", "ollama_host": ollama_url,
+        "call_timeout_seconds": CALL_TIMEOUT, "ollama_concurrency": 4,
+    }
+    return {**values, **overrides}
+
+
+def synth_settings(ollama_url: str, **overrides: Any) -> SynthSettings:
+    return SynthSettings(**synth_overrides(ollama_url, **overrides))
 
 
 @pytest.fixture(scope="session")
-async def ingest(postgres: LocalPostgres) -> AsyncIterator[int]:
-    server, storage, port = await start_ingest(ingest_settings(postgres.dsn))
-    yield port
-    await server.stop(0)
-    await storage.close()
+async def database() -> AsyncIterator[str]:
+    """The session's database URL: a throwaway cluster, or a fresh database on $PGHOST."""
+    if os.environ.get("PGHOST"):
+        name = f"parley_test_{secrets.token_hex(4)}"
+        admin = await asyncpg.connect(database=os.environ.get("PGDATABASE", "postgres"))
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        user = os.environ.get("PGUSER", "postgres")
+        yield f"postgresql://{user}@{os.environ['PGHOST']}:{os.environ.get('PGPORT', '5432')}/{name}"
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+        return
+    pg = LocalPostgres(scratch_dir("parley-pg-") / "data", free_port(), durable=False)
+    pg.start()
+    yield pg.dsn
+    pg.stop()
 
 
 @pytest.fixture(scope="session")
@@ -81,30 +100,44 @@ def ollama(fake_ollama: FakeOllama) -> FakeOllama:
     return fake_ollama
 
 
-def synth_settings(ollama_url: str, **overrides: object) -> SynthSettings:
-    values: dict[str, object] = {
-        "api_tokens": f"{TOKEN},other-token", "listen": "127.0.0.1:0", "ollama_host": ollama_url,
-        "call_timeout_seconds": CALL_TIMEOUT, "ollama_concurrency": 4,
-    }
-    values.update(overrides)
-    return SynthSettings(**values)  # type: ignore[arg-type]
+@pytest.fixture(scope="session")
+async def stack(database: str, fake_ollama: FakeOllama) -> AsyncIterator[Stack]:
+    settings = StackSettings(data_dir=scratch_dir("parley-stack-"), database_url=database,
+                             gateway_port=0, gateway_admin_port=0)
+    overrides = {"ingest": ingest_overrides(), "synth": synth_overrides(fake_ollama.url)}
+    running = Stack(settings, overrides=overrides, in_process=True)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> None:
+    """Every test that uses the database starts with none of another test's rows."""
+    if "database" in request.fixturenames:
+        conn = await asyncpg.connect(request.getfixturevalue("database"))
+        try:
+            await conn.execute("TRUNCATE summaries RESTART IDENTITY CASCADE")
+        except asyncpg.UndefinedTableError:
+            pass  # not migrated yet: the stack migrates when it starts
+        finally:
+            await conn.close()
 
 
 @pytest.fixture(scope="session")
-async def synth(fake_ollama: FakeOllama) -> AsyncIterator[int]:
-    server, providers, port = await start_synth(synth_settings(fake_ollama.url))
-    yield port
-    await server.stop(0)
-    for provider in providers:
-        await provider.close()
+def ingest(stack: Stack) -> int:
+    return stack.port("ingest")
 
 
 @pytest.fixture(scope="session")
-def gateway(ingest: int, synth: int) -> Iterator[Gateway]:
-    gw = Gateway(scratch_dir("parley-gw-"), ingest_port=ingest, synth_port=synth)
-    gw.start()
-    yield gw
-    gw.stop()
+def synth(stack: Stack) -> int:
+    return stack.port("synth")
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: Stack) -> Gateway:
+    assert stack.gateway is not None
+    return stack.gateway
 
 
 @pytest.fixture(scope="session")
@@ -114,10 +147,9 @@ async def http(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def db(postgres: LocalPostgres, ingest: int) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to the test database, emptied before the test."""
-    conn = await asyncpg.connect(postgres.dsn)
-    await conn.execute("TRUNCATE summaries RESTART IDENTITY CASCADE")
+async def db(database: str, stack: Stack) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test database (emptied before the test, like every test's)."""
+    conn = await asyncpg.connect(database)
     yield conn
     await conn.close()
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import glob
-import importlib
+import importlib.util
 import logging
 import os
 import pwd
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 log = logging.getLogger("parley.localpg")
@@ -19,7 +18,8 @@ USER = "parley"
 
 
 def find_bindir() -> Path:
-    """The machine's PostgreSQL server binaries, else the `pgserver` wheel's (installed on demand)."""
+    """The machine's PostgreSQL server binaries, else the `pgserver` wheel's (`make setup`
+    installs it on a machine that has none)."""
     candidates = [os.environ.get("PG_BINDIR", "")]
     if shutil.which("pg_config"):
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
@@ -28,25 +28,23 @@ def find_bindir() -> Path:
     for candidate in candidates:
         if candidate and (Path(candidate) / "initdb").exists():
             return Path(candidate)
-    return _pgserver_bindir()
-
-
-def _pgserver_bindir() -> Path:
-    try:
-        module = importlib.import_module("pgserver")
-    except ImportError:
-        log.info("no PostgreSQL binaries on this machine; installing the pgserver wheel")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pgserver"], check=True)
-        module = importlib.import_module("pgserver")
-    return Path(str(module.__file__)).parent / "pginstall" / "bin"
+    wheel = importlib.util.find_spec("pgserver")
+    if wheel and wheel.origin:
+        return Path(wheel.origin).parent / "pginstall" / "bin"
+    raise RuntimeError(
+        "no PostgreSQL server binaries found: install PostgreSQL (initdb on PATH or PG_BINDIR), "
+        "or `pip install pgserver`, or set DATABASE_URL to a server you run"
+    )
 
 
 class LocalPostgres:
     """initdb on first use, then pg_ctl start/stop; data survives between runs."""
 
-    def __init__(self, datadir: Path, port: int) -> None:
+    def __init__(self, datadir: Path, port: int, *, durable: bool = True) -> None:
         self.datadir = datadir.resolve()
         self.port = port
+        # Not durable: no fsync, as PostgreSQL's own test suites run throwaway clusters.
+        self._durable = durable
         self.bindir = find_bindir()
         # The server refuses to run as root; root (CI, containers) runs it as another user.
         self._owner = _service_user() if os.geteuid() == 0 else None
@@ -58,11 +56,11 @@ class LocalPostgres:
     def start(self) -> None:
         if not (self.datadir / "PG_VERSION").exists():
             self._initdb()
-        self._run(
-            "pg_ctl", "-D", str(self.datadir), "-l", str(self.datadir / "server.log"), "-w", "-t", "60",
-            "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-            "start",
-        )
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+        if not self._durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.datadir / "server.log"), "-w", "-t", "60",
+                  "-o", options, "start")
         log.info("PostgreSQL listening on 127.0.0.1:%d (data in %s)", self.port, self.datadir)
 
     def stop(self) -> None:
@@ -75,7 +73,8 @@ class LocalPostgres:
             shutil.chown(self.datadir, self._owner, self._owner)
         os.chmod(self.datadir, 0o700)
         # trust on loopback only: a development cluster on 127.0.0.1 with no unix socket.
-        self._run("initdb", "-D", str(self.datadir), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-locale")
+        self._run("initdb", "-D", str(self.datadir), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-locale",
+                  *([] if self._durable else ["--no-sync"]))
         with open(self.datadir / "postgresql.conf", "a") as conf:
             conf.write("\n# parley development defaults\nfsync = on\nmax_connections = 200\n")
         self._run("postgres", "--single", "-D", str(self.datadir), "postgres",

@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -14,7 +15,7 @@ import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.interceptors import Authenticator, ServiceInterceptor
+from services.common.interceptors import Authenticator, AuthInterceptor, StatusInterceptor
 
 log = logging.getLogger("parley.server")
 
@@ -37,7 +38,8 @@ class GrpcServer:
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
             ("grpc.so_reuseport", 0),
         ]
-        self.server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticate)], options=options)
+        interceptors = [StatusInterceptor(), AuthInterceptor(authenticate)]
+        self.server = grpc.aio.server(interceptors=interceptors, options=options)
         self._names = list(service_names)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -63,13 +65,38 @@ class GrpcServer:
         log.info("stopped")
 
 
-async def serve_until_signal(server: GrpcServer, grace: float, *closers: Callable[[], Awaitable[None]]) -> None:
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Running:
+    """A started service: its server, its port, and what to release after the server stops."""
+
+    server: GrpcServer
+    port: int
+    closers: list[Closer] = field(default_factory=list)
+
+    async def stop(self, grace: float) -> None:
+        await self.server.stop(grace)
+        for close in self.closers:
+            await close()
+
+
+async def start_or_close(server: GrpcServer, address: str, closers: list[Closer]) -> Running:
+    """Starts `server`; if it cannot start (a busy port), releases `closers` before raising."""
+    try:
+        port = await server.start(address)
+    except BaseException:
+        for close in closers:
+            await close()
+        raise
+    return Running(server, port, closers)
+
+
+async def serve_until_signal(running: Running, grace: float) -> None:
     """The tail of every service's main: serve until SIGTERM/SIGINT, drain, release resources."""
-    freeze_startup_objects()
     await wait_for_signal()
-    await server.stop(grace)
-    for close in closers:
-        await close()
+    await running.stop(grace)
 
 
 async def wait_for_signal() -> None:

@@ -11,10 +11,12 @@ def split_csv(value: str) -> list[str]:
 
 
 class ServerSettings(BaseSettings):
-    """Read once from the environment in __main__, then passed down."""
+    """Read once from the environment in __main__, then passed down. Each service's
+    class adds its own `listen` default (services/common/ports.py)."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    listen: str = "127.0.0.1:50051"
+    # host:port to serve on; port 0 picks a free one.
+    listen: str
     shutdown_grace_seconds: float = Field(5.0, ge=0)
     log_level: str = "INFO"

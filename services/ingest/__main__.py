@@ -7,7 +7,15 @@ import logging
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from services.common.interceptors import api_key_authenticator
-from services.common.server import GrpcServer, configure_logging, run_service, serve_until_signal
+from services.common.server import (
+    GrpcServer,
+    Running,
+    configure_logging,
+    freeze_startup_objects,
+    run_service,
+    serve_until_signal,
+    start_or_close,
+)
 from services.ingest.migrate import connect_with_retry, migrate
 from services.ingest.servicer import ConversationServicer
 from services.ingest.settings import IngestSettings
@@ -18,8 +26,8 @@ log = logging.getLogger("parley.ingest")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConversationService"].full_name
 
 
-async def start(settings: IngestSettings) -> tuple[GrpcServer, Storage, int]:
-    """Migrates, opens the pool and starts serving; returns what `stop` needs and the port."""
+async def start(settings: IngestSettings) -> Running:
+    """Migrates, opens the pool and starts serving; the pool is closed again if serving fails."""
     if settings.migrate_on_start:
         conn = await connect_with_retry(settings.database_url, settings.db_startup_timeout_seconds)
         try:
@@ -39,8 +47,7 @@ async def start(settings: IngestSettings) -> tuple[GrpcServer, Storage, int]:
         authenticate=api_key_authenticator(settings.api_key_list),
         max_message_bytes=settings.max_request_bytes,
     )
-    port = await server.start(settings.listen)
-    return server, storage, port
+    return await start_or_close(server, settings.listen, [storage.close])
 
 
 async def main() -> None:
@@ -48,8 +55,9 @@ async def main() -> None:
     configure_logging(settings.log_level)
     if not settings.api_key_list:
         log.warning("INGEST_API_KEYS is empty: every request will be refused")
-    server, storage, _ = await start(settings)
-    await serve_until_signal(server, settings.shutdown_grace_seconds, storage.close)
+    running = await start(settings)
+    freeze_startup_objects()
+    await serve_until_signal(running, settings.shutdown_grace_seconds)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.common import ports
 from services.common.settings import ServerSettings, split_csv
 
 
@@ -22,7 +23,7 @@ def default_pool_size() -> int:
 class IngestSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", populate_by_name=True)
 
-    listen: str = "127.0.0.1:50051"
+    listen: str = f"127.0.0.1:{ports.INGEST}"
     database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     # Comma-separated accepted x-api-key values. Never logged.
     api_keys: str = Field("", repr=False)

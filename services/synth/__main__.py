@@ -7,7 +7,15 @@ import logging
 from parley.synth.v1 import synth_service_pb2 as pb
 from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
 from services.common.interceptors import bearer_authenticator
-from services.common.server import GrpcServer, configure_logging, run_service, serve_until_signal
+from services.common.server import (
+    GrpcServer,
+    Running,
+    configure_logging,
+    freeze_startup_objects,
+    run_service,
+    serve_until_signal,
+    start_or_close,
+)
 from services.synth.engine import Engine
 from services.synth.providers.base import Provider
 from services.synth.providers.ollama import OllamaProvider, public_host
@@ -19,8 +27,8 @@ log = logging.getLogger("parley.synth")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SyntheticDataService"].full_name
 
 
-async def start(settings: SynthSettings) -> tuple[GrpcServer, list[Provider], int]:
-    """Starts serving; returns what `stop` needs and the port."""
+async def start(settings: SynthSettings) -> Running:
+    """Starts serving; the providers' clients are closed again if serving fails."""
     providers: list[Provider] = [OllamaProvider(settings.ollama_host, settings.call_timeout_seconds)]
     engine = Engine({p.name: p for p in providers}, settings.ollama_concurrency)
     servicer = SyntheticDataServicer(engine, settings)
@@ -30,10 +38,10 @@ async def start(settings: SynthSettings) -> tuple[GrpcServer, list[Provider], in
         authenticate=bearer_authenticator(settings.api_token_list),
         max_message_bytes=settings.max_request_bytes,
     )
-    port = await server.start(settings.listen)
+    running = await start_or_close(server, settings.listen, [p.close for p in providers])
     log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),
              settings.ollama_concurrency)
-    return server, providers, port
+    return running
 
 
 async def main() -> None:
@@ -41,8 +49,9 @@ async def main() -> None:
     configure_logging(settings.log_level)
     if not settings.api_token_list:
         log.warning("SYNTH_API_TOKENS is empty: every request will be refused")
-    server, providers, _ = await start(settings)
-    await serve_until_signal(server, settings.shutdown_grace_seconds, *(p.close for p in providers))
+    running = await start(settings)
+    freeze_startup_objects()
+    await serve_until_signal(running, settings.shutdown_grace_seconds)
 
 
 if __name__ == "__main__":

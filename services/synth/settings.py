@@ -5,13 +5,14 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.common import ports
 from services.common.settings import ServerSettings, split_csv
 
 
 class SynthSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="SYNTH_", extra="ignore", populate_by_name=True)
 
-    listen: str = "127.0.0.1:50052"
+    listen: str = f"127.0.0.1:{ports.SYNTH}"
     # Comma-separated accepted Bearer tokens. Never logged.
     api_tokens: str = Field("", repr=False)
     ollama_host: str = Field(

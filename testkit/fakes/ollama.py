@@ -17,11 +17,12 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fakes.records import record_for
+from testkit.fakes.records import record_for
 
 # What a call can be told to do (FakeOllama.reset); "valid" unless a behaviour is queued:
 # valid, malformed, prose, fence, invalid, truncated, duplicate, slow, error500,
-# error503, no_usage, stream_error.
+# error503, no_usage, stream_error (a 500 after the model started, as Ollama answers
+# a non-streamed call whose runner fails mid-generation).
 
 
 class FakeOllama:
@@ -164,7 +165,7 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
             if fake.tokens_per_second:
                 delay += final.get("eval_count", 0) / fake.tokens_per_second
             if body.get("stream", True):
-                self._stream(body, content, final, delay, behaviour)
+                self._stream(body, content, final, delay)
             elif behaviour == "stream_error":
                 self._json(500, {"error": "an error was encountered while running the model"})
             elif self._generate(delay):
@@ -182,23 +183,18 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                     return False
             return True
 
-        def _stream(self, body: dict[str, Any], content: str, final: dict[str, Any], delay: float,
-                    behaviour: str) -> None:
+        def _stream(self, body: dict[str, Any], content: str, final: dict[str, Any], delay: float) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/x-ndjson")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             pieces = [content[i: i + 40] for i in range(0, len(content), 40)] or [""]
             try:
-                for i, piece in enumerate(pieces):
+                for piece in pieces:
                     time.sleep(delay / len(pieces))
-                    if behaviour == "stream_error" and i == len(pieces) // 2:
-                        self._chunk({"error": "an error was encountered while running the model"})
-                        break
                     self._chunk({"model": body["model"], "created_at": _now(),
                                  "message": {"role": "assistant", "content": piece}, "done": False})
-                else:
-                    self._chunk(final)
+                self._chunk(final)
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
@@ -233,7 +229,7 @@ def _now() -> str:
 
 
 def main() -> None:
-    """`python -m tests.fakes.ollama --port N --slots 4`: the fake as its own process (benchmarks)."""
+    """`python -m testkit.fakes.ollama --port N --slots 4`: the fake as its own process (benchmarks)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import asyncpg
 import httpx
 
 from gateway.envoy import Gateway
+from testkit.spec import CONVERSATIONS, curl_example, json_example, json_examples
 from tests.conftest import API_KEY
-from tests.spec import CONVERSATIONS, curl_example, json_example, json_examples
 
 HEADERS = {"x-api-key": API_KEY, "content-type": "application/json"}
 
@@ -96,7 +97,8 @@ async def test_documented_unauthorized_response(http: httpx.AsyncClient) -> None
 async def test_documented_no_entities_error(http: httpx.AsyncClient) -> None:
     documented = json_examples(CONVERSATIONS, "Error: Bad Request")[1]
     assert documented == {"error": "No entities provided"}
-    for body in ({"entities": []}, {}, {"entities": None}):
+    bodies: list[dict[str, Any]] = [{"entities": []}, {}, {"entities": None}]
+    for body in bodies:
         response = await post(http, body)
         assert response.status_code == 400
         assert response.json() == documented

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit.fakes.ollama import FakeOllama
 from tests.conftest import CALL_TIMEOUT, TOKEN
-from tests.fakes.ollama import FakeOllama
 
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 PATH = "/api/v1/synthetic-data"

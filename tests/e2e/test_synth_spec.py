@@ -9,9 +9,9 @@ from typing import Any
 import jsonschema
 
 from gateway.envoy import Gateway
+from testkit.fakes.ollama import FakeOllama
+from testkit.spec import SYNTHETIC, curl_example, json_example
 from tests.conftest import TOKEN
-from tests.fakes.ollama import FakeOllama
-from tests.spec import SYNTHETIC, curl_example, json_example
 
 
 def spec_request() -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import jsonschema
 
+from testkit.fakes.ollama import FakeOllama
 from tests.conftest import CALL_TIMEOUT, TOKEN
-from tests.fakes.ollama import FakeOllama
 
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 SCHEMA = {"type": "array", "items": {"type": "object", "properties": {"customer_name": {"type": "string"},

@@ -6,7 +6,7 @@ import httpx
 import ollama as ollama_lib
 import pytest
 
-from tests.fakes.ollama import FakeOllama
+from testkit.fakes.ollama import FakeOllama
 
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
 

@@ -10,12 +10,13 @@ import sys
 
 import httpx
 
-from tests.conftest import ROOT, free_port, scratch_dir
+from services.stack.stack import free_port
+from tests.conftest import ROOT, scratch_dir
 
 
 async def start_stack(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.devstack", cwd=ROOT, env=env,
+        sys.executable, "-m", "services.stack", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     assert process.stdout is not None
@@ -65,11 +66,12 @@ async def test_make_run_starts_serves_and_stops_cleanly() -> None:
     assert kept.status_code == 200
 
 
-async def test_make_run_starts_synth_and_says_where_ollama_is_expected() -> None:
+async def test_make_run_starts_synth_and_says_where_ollama_is_expected(database: str) -> None:
     data = scratch_dir("parley-run-synth-")
     port = free_port()
     dead_ollama = f"http://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PARLEY_DATA_DIR": str(data), "PARLEY_PG_PORT": str(free_port()),
+    # With DATABASE_URL set, the launcher uses that server and starts no PostgreSQL of its own.
+    env = {**os.environ, "PARLEY_DATA_DIR": str(data), "DATABASE_URL": database,
            "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(free_port()), "OLLAMA_HOST": dead_ollama,
            "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}"}
 

@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
-import asyncio
+from urllib.parse import urlsplit
 
 import httpx
 
 from gateway.envoy import Gateway
-from services.common.localpg import LocalPostgres
-from services.ingest.__main__ import start as start_ingest
-from tests.conftest import API_KEY, free_port, ingest_settings, scratch_dir
+from services.stack.settings import StackSettings
+from services.stack.stack import Stack, free_port
+from testkit.proxy import TcpProxy
+from tests.conftest import API_KEY, ingest_overrides, scratch_dir
 from tests.factories import batch, conversation
 
 HEADERS = {"x-api-key": API_KEY}
 
 
-async def test_database_outage_is_503_and_recovers_without_restart() -> None:
-    pg = LocalPostgres(scratch_dir("parley-pg-outage-") / "data", free_port())
-    pg.start()
-    server, storage, port = await start_ingest(ingest_settings(pg.dsn))
-    gateway = Gateway(scratch_dir("parley-gw-outage-"), ingest_port=port, synth_port=free_port())
-    gateway.start()
+async def test_database_outage_is_503_and_recovers_without_restart(database: str) -> None:
+    # The session's PostgreSQL behind a proxy that can cut it off.
+    target = urlsplit(database)
+    assert target.hostname and target.port
+    proxy = await TcpProxy(target.hostname, target.port).start()
+    settings = StackSettings(data_dir=scratch_dir("parley-outage-"), gateway_port=0, gateway_admin_port=0,
+                             database_url=database.replace(f":{target.port}/", f":{proxy.port}/"))
+    stack = Stack(settings, overrides={"ingest": ingest_overrides()}, services=("ingest",), in_process=True)
+    await stack.start()
+    assert stack.gateway is not None
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway.port}", headers=HEADERS) as http:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.gateway.port}", headers=HEADERS) as http:
             before = await http.post("/api/conversations", json=batch(conversation("c-1")))
-            await asyncio.to_thread(pg.stop)
+            await proxy.cut()
 
             during = [await http.post("/api/conversations", json=batch(conversation("c-2"))) for _ in range(3)]
             listing = await http.get("/api/conversations")
 
-            await asyncio.to_thread(pg.start)
+            await proxy.start()
             after = await http.post("/api/conversations", json=batch(conversation("c-2")))
             got = await http.get("/api/conversations/c-1")
 
@@ -39,10 +44,8 @@ async def test_database_outage_is_503_and_recovers_without_restart() -> None:
         assert (after.status_code, after.json()["inserted"]) == (200, 1)
         assert got.status_code == 200
     finally:
-        gateway.stop()
-        await server.stop(0)
-        await storage.close()
-        pg.stop()
+        await stack.stop()
+        await proxy.cut()
 
 
 async def test_service_down_is_a_json_503() -> None:

@@ -16,9 +16,10 @@ import pytest
 
 from parley.synth.v1 import synth_service_pb2 as pb
 from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
+from services.stack.stack import free_port
 from services.synth.__main__ import start as start_synth
+from testkit.fakes.ollama import FakeOllama
 from tests.conftest import TOKEN, synth_settings
-from tests.fakes.ollama import FakeOllama
 
 AUTH = (("authorization", f"Bearer {TOKEN}"),)
 PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string", "format": "email"},
@@ -28,11 +29,10 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "email": 
 
 @pytest.fixture(scope="module")
 async def serial(fake_ollama: FakeOllama) -> AsyncIterator[pb_grpc.SyntheticDataServiceStub]:
-    server, providers, port = await start_synth(synth_settings(fake_ollama.url, ollama_concurrency=1))
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    running = await start_synth(synth_settings(fake_ollama.url, ollama_concurrency=1))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         yield pb_grpc.SyntheticDataServiceStub(channel)
-    await server.stop(0)
-    await providers[0].close()
+    await running.stop(0)
 
 
 @pytest.fixture
@@ -189,16 +189,13 @@ async def test_grpc_through_the_gateway(gateway_channel: grpc.aio.Channel, ollam
 
 
 async def test_unreachable_ollama_is_unavailable_naming_the_host() -> None:
-    from tests.conftest import free_port
-
     dead = f"http://127.0.0.1:{free_port()}"
-    server, providers, port = await start_synth(synth_settings(dead))
+    running = await start_synth(synth_settings(dead))
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await pb_grpc.SyntheticDataServiceStub(channel).GenerateSyntheticData(make(), metadata=AUTH)
     finally:
-        await server.stop(0)
-        await providers[0].close()
+        await running.stop(0)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert caught.value.details() == f"Ollama is unreachable at {dead}"

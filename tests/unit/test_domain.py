@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from services.common.errors import InvalidArgument, TooLarge
@@ -9,7 +11,7 @@ from services.ingest import domain
 from tests.factories import child, conversation
 
 
-def parse(**overrides: object) -> domain.Entity:
+def parse(**overrides: Any) -> domain.Entity:
     return domain.parse_entity(conversation(**overrides), 0)
 
 

@@ -1,4 +1,4 @@
-"""Ollama through its own AsyncClient: structured outputs with `format`, NDJSON streaming."""
+"""Ollama through its own AsyncClient: structured outputs with `format`, one JSON answer per call."""
 
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ class OllamaProvider:
         except (TimeoutError, httpx.TimeoutException):
             raise DeadlineExceeded(f"Ollama at {self._host} did not answer within {self._timeout:g}s") from None
         except (ConnectionError, httpx.ConnectError):
-            # The client wraps connect failures as ConnectionError, except in stream mode.
             raise Unavailable(f"Ollama is unreachable at {self._host}") from None
         except (httpx.TransportError, httpx.DecodingError, ValueError) as exc:
             raise Unavailable(f"Ollama at {self._host} sent a broken answer ({type(exc).__name__})") from None
@@ -68,8 +67,6 @@ class OllamaProvider:
                 f"Model '{model}' is not available on the Ollama server at {self._host}; "
                 f"pull it with `ollama pull {model}`"
             )
-        if exc.status_code == -1:  # an {"error": ...} line inside the stream
-            return Unavailable(f"Ollama at {self._host} failed: {detail}")
         if 400 <= exc.status_code < 500:
             return InvalidArgument(f"Ollama rejected the request: {detail}")
         log.warning("ollama answered %s: %s", exc.status_code, detail)

@@ -1,0 +1,78 @@
+"""`make run`: PostgreSQL under .data/, the services and Envoy, stopped together on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+
+import uvloop
+
+from services.common.server import configure_logging
+from services.stack.settings import StackSettings
+from services.stack.stack import Stack
+
+log = logging.getLogger("parley.stack")
+
+
+def credentials(settings: StackSettings) -> dict[str, dict[str, str]]:
+    """Development credentials: from the environment, else made once and kept under .data/."""
+    path = settings.data_dir / "dev-credentials.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored.setdefault("ingest_api_key", "dev-" + secrets.token_urlsafe(18))
+    stored.setdefault("synth_token", "dev-" + secrets.token_urlsafe(18))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stored, indent=2))
+    path.chmod(0o600)
+    return {
+        "ingest": {"api_keys": os.environ.get("INGEST_API_KEYS") or stored["ingest_api_key"]},
+        "synth": {"api_tokens": os.environ.get("SYNTH_API_TOKENS") or stored["synth_token"]},
+    }
+
+
+def banner(port: int, creds: dict[str, dict[str, str]], ollama_host: str) -> str:
+    key = creds["ingest"]["api_keys"].split(",")[0]
+    token = creds["synth"]["api_tokens"].split(",")[0]
+    return (
+        f"\nParley is up at http://127.0.0.1:{port} (REST and native gRPC)\n"
+        f"  ingest x-api-key:    {key}\n"
+        f"  synth bearer token:  {token}\n"
+        f"  try: curl -s http://127.0.0.1:{port}/api/conversations -H 'x-api-key: {key}'\n"
+        f"  synth needs Ollama at {ollama_host} (OLLAMA_HOST)\n"
+        "Ctrl-C stops everything; data stays in .data/ for the next run.\n"
+    )
+
+
+async def run(settings: StackSettings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    creds = credentials(settings)
+    stack = Stack(settings, overrides=creds)
+    await stack.start()
+    try:
+        assert stack.gateway is not None
+        synth = next(c.settings for c in stack.children if c.definition.name == "synth")
+        print(banner(stack.gateway.port, creds, getattr(synth, "ollama_host", "")), flush=True)
+        log.info("logs in %s", stack.logs)
+        while not stop.is_set() and not (gone := stack.exited()):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+        if not stop.is_set():
+            log.error("%s exited unexpectedly; stopping the stack (see %s)", ", ".join(gone), stack.logs)
+            return 1
+        return 0
+    finally:
+        log.info("stopping")
+        await stack.stop()
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    configure_logging("INFO")
+    raise SystemExit(uvloop.run(run(StackSettings())))

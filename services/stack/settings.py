@@ -1,0 +1,44 @@
+"""The stack's own settings (ports, data folder), and service settings handed to a child as environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common import ports
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class StackSettings(BaseSettings):
+    """What `make run` reads from the environment besides the services' own settings."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    gateway_port: int = Field(ports.GATEWAY, ge=0, le=65535)
+    gateway_admin_port: int = Field(ports.GATEWAY_ADMIN, ge=0, le=65535)
+    # One worker thread handles several thousand requests/s; on a small machine a
+    # second one only takes CPU from the services behind it.
+    gateway_workers: int = Field(1, ge=1, le=64)
+    data_dir: Path = Field(ROOT / ".data", validation_alias="PARLEY_DATA_DIR")
+    pg_port: int = Field(ports.LOCAL_POSTGRES, ge=0, le=65535, validation_alias="PARLEY_PG_PORT")
+    # Set: use that PostgreSQL and start none.
+    database_url: str = Field("", repr=False)
+
+
+def settings_env(settings: BaseSettings) -> dict[str, str]:
+    """`settings` as the environment variables that make a child process read the same values."""
+    prefix = settings.model_config.get("env_prefix", "")
+    env = {}
+    for name, info in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            alias = alias.choices[0]
+        key = alias if isinstance(alias, str) else f"{prefix}{name}"
+        env[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
