@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
@@ -17,6 +18,7 @@ from services.common.server import (
     start_or_close,
 )
 from services.ingest.migrate import connect_with_retry, migrate
+from services.ingest.paging import Pager
 from services.ingest.servicer import ConversationServicer
 from services.ingest.settings import IngestSettings
 from services.ingest.storage import Storage
@@ -24,6 +26,13 @@ from services.ingest.storage import Storage
 log = logging.getLogger("parley.ingest")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConversationService"].full_name
+
+
+def page_token_secret(settings: IngestSettings) -> bytes:
+    if settings.page_token_secret:
+        return settings.page_token_secret.encode()
+    log.warning("INGEST_PAGE_TOKEN_SECRET is not set: page tokens will not survive a restart or cross replicas")
+    return secrets.token_bytes(32)
 
 
 async def start(settings: IngestSettings) -> Running:
@@ -40,7 +49,7 @@ async def start(settings: IngestSettings) -> Running:
         max_size=settings.pool_max_size,
         query_seconds=settings.query_timeout_seconds,
     )
-    servicer = ConversationServicer(storage, settings.max_entities)
+    servicer = ConversationServicer(storage, settings.max_entities, Pager(page_token_secret(settings)))
     server = GrpcServer(
         service_names=[SERVICE_NAME],
         register=lambda s: pb_grpc.add_ConversationServiceServicer_to_server(servicer, s),

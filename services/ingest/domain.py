@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -14,7 +13,20 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from services.common.errors import InvalidArgument, TooLarge
+from services.ingest.fields import (
+    ID_MAX,
+    TEXT_MAX,
+    format_timestamp,
+    id_problem,
+    language_problem,
+    parse_timestamp,
+    text_problem,
+    timestamp_problem,
+    velocity_leftover,
+)
 from services.ingest.model import Batch
+
+__all__ = ["format_timestamp", "parse_timestamp"]  # part of the domain's vocabulary too
 
 SUMMARY_TYPES = ("Conversation", "Agent", "VirtualAgent")
 CHILD_TYPES = ("Agent", "VirtualAgent")
@@ -24,38 +36,13 @@ INSIGHT_TYPES = ("Reason", "Resolution", "ActionItem")
 NO_ENTITIES = "No entities provided"
 CHILD_NEEDS_PARENT = "Agent and VirtualAgent summaryTypes require a conversationId"
 
-# What a Genesys Velocity template leaves behind when an input is null:
-# "${input.summary}" or "$esc.jsonString(${input.summary})".
-_VELOCITY = re.compile(r"\$!?\{?\s*(input|esc)\.")
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_ID_MAX = 255
-_TEXT_MAX = 100_000
 _INSIGHTS_MAX = 100
 
 
-TIMESTAMP_HINT = "must be an ISO 8601 timestamp with a zone, e.g. 2025-12-23T15:30:00.000Z"
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp with a zone, in UTC; None for anything else."""
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    if parsed is None or parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
-
-
-def format_timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def velocity_leftover(value: Any) -> str | None:
-    """Why `value` is Velocity text Genesys left unrendered, or None."""
-    if isinstance(value, str) and _VELOCITY.search(value):
-        return f"holds an unrendered Genesys template ({value[:60]}): the Data Action input was empty"
-    return None
+def _valid(value: str, problem: str | None) -> str:
+    if problem:
+        raise PydanticCustomError("value", problem)
+    return value
 
 
 def _one_of(value: str, allowed: Sequence[str]) -> str:
@@ -70,17 +57,17 @@ class _Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_velocity(cls, value: Any) -> Any:
-        problem = velocity_leftover(value)
+        problem = velocity_leftover(value) or (text_problem(value) if isinstance(value, str) else None)
         if problem:
-            raise PydanticCustomError("velocity", problem)
+            raise PydanticCustomError("text", problem)
         return value
 
 
 class Insight(_Strict):
     type: str
-    title: str = Field(min_length=1, max_length=_TEXT_MAX)
-    description: str = Field(min_length=1, max_length=_TEXT_MAX)
-    outcome: str | None = Field(None, max_length=_TEXT_MAX)
+    title: str = Field(min_length=1, max_length=TEXT_MAX)
+    description: str = Field(min_length=1, max_length=TEXT_MAX)
+    outcome: str | None = Field(None, max_length=TEXT_MAX)
 
     @field_validator("type")
     @classmethod
@@ -92,13 +79,13 @@ class Entity(_Strict):
     summary_type: str
     media_type: str
     language: str
-    summary_id: str = Field(min_length=1, max_length=_ID_MAX)
-    agent_id: str | None = Field(None, max_length=_ID_MAX)
-    source_id: str = Field(min_length=1, max_length=_ID_MAX)
-    summary: str = Field(min_length=1, max_length=_TEXT_MAX)
+    summary_id: str = Field(min_length=1, max_length=ID_MAX)
+    agent_id: str | None = Field(None, max_length=ID_MAX)
+    source_id: str = Field(min_length=1, max_length=ID_MAX)
+    summary: str = Field(min_length=1, max_length=TEXT_MAX)
     generated: bool
     date_created: datetime
-    conversation_id: str | None = Field(None, max_length=_ID_MAX)
+    conversation_id: str | None = Field(None, max_length=ID_MAX)
     insights: list[Insight] = Field(default_factory=list, max_length=_INSIGHTS_MAX)
 
     @model_validator(mode="after")
@@ -121,16 +108,24 @@ class Entity(_Strict):
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
-        if not _LANGUAGE.match(value):
-            raise PydanticCustomError("language", "must be a language tag such as es, en or pt-BR")
-        return value
+        return _valid(value, language_problem(value))
+
+    @field_validator("summary_id", "conversation_id")
+    @classmethod
+    def _path_id(cls, value: str | None) -> str | None:
+        return value if value is None else _valid(value, id_problem(value, in_paths=True))
+
+    @field_validator("agent_id", "source_id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        return value if value is None else _valid(value, id_problem(value, in_paths=False))
 
     @field_validator("date_created", mode="before")
     @classmethod
     def _date_created(cls, value: Any) -> datetime:
-        parsed = parse_timestamp(value)
+        parsed, problem = timestamp_problem(value)
         if parsed is None:
-            raise PydanticCustomError("timestamp", TIMESTAMP_HINT)
+            raise PydanticCustomError("timestamp", problem or "")
         return parsed
 
     @property

@@ -1,15 +1,19 @@
-"""List requests: checked filters, page size, and opaque page tokens bound to their filters."""
+"""List requests: checked filters, page size, and opaque page tokens, signed and bound to their filters."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import hashlib
+import hmac
 import json
 from datetime import datetime
+from typing import Any
 
 from services.common.errors import InvalidArgument
-from services.ingest.domain import MEDIA_TYPES, SUMMARY_TYPES, TIMESTAMP_HINT, parse_timestamp
+from services.ingest.domain import MEDIA_TYPES, SUMMARY_TYPES
+from services.ingest.fields import ID_MAX, text_problem, timestamp_problem
 from services.ingest.model import Cursor, Filters, ListQuery
 
 DEFAULT_PAGE_SIZE = 50
@@ -17,7 +21,9 @@ MAX_PAGE_SIZE = 500
 
 # The filters that are plain equality on a string, as named in the contract's request.
 EQUALITY_FILTERS = tuple(f.name for f in dataclasses.fields(Filters) if f.type == "str")
-_ENUMS = {"summary_type": ("summaryType", SUMMARY_TYPES), "media_type": ("mediaType", MEDIA_TYPES)}
+_ENUMS = {"summary_type": SUMMARY_TYPES, "media_type": MEDIA_TYPES}
+_JSON_NAMES = {name: "".join(w.title() if i else w for i, w in enumerate(name.split("_")))
+               for name in EQUALITY_FILTERS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,56 +33,102 @@ class ListRequest:
     fingerprint: str
 
 
-def list_request(
-    equal: dict[str, str], date_from: str, date_to: str, page_size: int, token: str
-) -> ListRequest:
-    """Validates a list request. `equal` maps EQUALITY_FILTERS names to values ("" does not filter)."""
-    for name, (json_name, allowed) in _ENUMS.items():
-        if equal.get(name) and equal[name] not in allowed:
-            raise InvalidArgument(f"{json_name} must be one of {', '.join(allowed)}")
-    if page_size < 0:
-        raise InvalidArgument("pageSize must not be negative")
-    filters = Filters(
-        **equal,
-        date_from=_bound("dateCreatedFrom", date_from),
-        date_to=_bound("dateCreatedTo", date_to),
-    )
-    fingerprint = _fingerprint(equal, date_from, date_to)
-    query = ListQuery(
-        filters=filters,
-        page_size=min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-        after=decode_token(token, fingerprint) if token else None,
-    )
-    return ListRequest(query, fingerprint)
+_NOT_ISSUED = "pageToken is not a token this service issued"
+_MAX_ID = 2**63 - 1
 
 
-def next_token(cursor: Cursor | None, fingerprint: str) -> str:
-    """The token of the page after `cursor`; "" when there is none."""
-    if cursor is None:
-        return ""
-    payload = {"d": cursor.date_created.isoformat(), "i": cursor.id, "f": fingerprint}
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+class Pager:
+    """Reads list requests and issues their page tokens, signed with the server's secret
+    (INGEST_PAGE_TOKEN_SECRET), so a token cannot be forged or edited."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def list_request(
+        self, equal: dict[str, str], date_from: str, date_to: str, page_size: int, token: str
+    ) -> ListRequest:
+        """Validates a list request. `equal` maps EQUALITY_FILTERS names to values ("" does not filter)."""
+        _check_equal(equal)
+        if page_size < 0:
+            raise InvalidArgument("pageSize must not be negative")
+        filters = Filters(
+            **equal,
+            date_from=_bound("dateCreatedFrom", date_from),
+            date_to=_bound("dateCreatedTo", date_to),
+        )
+        fingerprint = _fingerprint(equal, date_from, date_to)
+        query = ListQuery(
+            filters=filters,
+            page_size=min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+            after=self._decode(token, fingerprint) if token else None,
+        )
+        return ListRequest(query, fingerprint)
+
+    def next_token(self, cursor: Cursor | None, fingerprint: str) -> str:
+        """The token of the page after `cursor`; "" when there is none."""
+        if cursor is None:
+            return ""
+        payload = _b64(json.dumps({"d": cursor.date_created.isoformat(), "i": cursor.id, "f": fingerprint}).encode())
+        return f"{payload}.{_b64(self._sign(payload))}"
+
+    def _sign(self, payload: str) -> bytes:
+        return hmac.new(self._secret, payload.encode(), hashlib.sha256).digest()[:16]
+
+    def _decode(self, token: str, fingerprint: str) -> Cursor:
+        payload, _, mac = token.partition(".")
+        try:
+            genuine = hmac.compare_digest(_unb64(mac), self._sign(payload))
+        except (ValueError, binascii.Error):
+            genuine = False
+        if not genuine:
+            raise InvalidArgument(_NOT_ISSUED)
+        fields = json.loads(_unb64(payload))
+        if not isinstance(fields, dict) or fields.get("f") != fingerprint:
+            raise InvalidArgument("pageToken was issued for different filters; start again without it")
+        return _cursor(fields)
 
 
-def decode_token(token: str, fingerprint: str) -> Cursor:
+def _cursor(fields: dict[str, Any]) -> Cursor:
+    """A signed payload is ours, but may come from an older version: read it defensively."""
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        cursor = Cursor(datetime.fromisoformat(payload["d"]), int(payload["i"]))
-        same_filters = payload["f"] == fingerprint
-    except (ValueError, KeyError, TypeError):
-        raise InvalidArgument("pageToken is not a token this service issued") from None
-    if not same_filters:
-        raise InvalidArgument("pageToken was issued for different filters; start again without it")
-    return cursor
+        date, pk = fields["d"], fields["i"]
+        if isinstance(date, str) and isinstance(pk, int) and 0 < pk <= _MAX_ID:
+            return Cursor(datetime.fromisoformat(date), pk)
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise InvalidArgument(_NOT_ISSUED)
+
+
+def _check_equal(equal: dict[str, str]) -> None:
+    for name, value in equal.items():
+        json_name = _JSON_NAMES[name]
+        if not value:
+            continue
+        if len(value) > ID_MAX:
+            raise InvalidArgument(f"{json_name} must be at most {ID_MAX} characters")
+        problem = text_problem(value)
+        if problem:
+            raise InvalidArgument(f"{json_name} {problem}")
+    for name, allowed in _ENUMS.items():
+        if equal.get(name) and equal[name] not in allowed:
+            raise InvalidArgument(f"{_JSON_NAMES[name]} must be one of {', '.join(allowed)}")
 
 
 def _bound(name: str, value: str) -> datetime | None:
     if not value:
         return None
-    parsed = parse_timestamp(value)
+    parsed, problem = timestamp_problem(value)
     if parsed is None:
-        raise InvalidArgument(f"{name} {TIMESTAMP_HINT}")
+        raise InvalidArgument(f"{name} {problem}")
     return parsed
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _fingerprint(equal: dict[str, str], date_from: str, date_to: str) -> str:

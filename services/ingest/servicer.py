@@ -8,9 +8,10 @@ import grpc
 
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
-from services.common.errors import NotFound
+from services.common.errors import InvalidArgument, NotFound
 from services.common.values import to_python
 from services.ingest import domain, paging
+from services.ingest.fields import ID_MAX, text_problem
 from services.ingest.model import Summary
 from services.ingest.storage import Storage
 
@@ -19,9 +20,10 @@ _STRING_FIELDS = tuple(f.name for f in pb.ConversationEntity.DESCRIPTOR.fields i
 
 
 class ConversationServicer(pb_grpc.ConversationServiceServicer):
-    def __init__(self, storage: Storage, max_entities: int) -> None:
+    def __init__(self, storage: Storage, max_entities: int, pager: paging.Pager) -> None:
         self._storage = storage
         self._max_entities = max_entities
+        self._pager = pager
 
     async def CreateConversations(
         self, request: pb.CreateConversationsRequest, context: grpc.aio.ServicerContext
@@ -40,7 +42,7 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
     async def GetConversation(
         self, request: pb.GetConversationRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetConversationResponse:
-        summary = await self._storage.get(request.summary_id)
+        summary = await self._storage.get(_lookup_id(request.summary_id))
         if summary is None:
             raise NotFound(f"Conversation summary '{request.summary_id}' not found")
         return pb.GetConversationResponse(conversation=_to_proto(summary))
@@ -48,23 +50,32 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListConversationsResponse:
-        listing = paging.list_request(
+        listing = self._pager.list_request(
             {name: getattr(request, name) for name in paging.EQUALITY_FILTERS},
             request.date_created_from, request.date_created_to, request.page_size, request.page_token,
         )
         page = await self._storage.list(listing.query)
         return pb.ListConversationsResponse(
             conversations=[_to_proto(s) for s in page.summaries],
-            next_page_token=paging.next_token(page.next_cursor, listing.fingerprint),
+            next_page_token=self._pager.next_token(page.next_cursor, listing.fingerprint),
         )
 
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteConversationResponse:
-        deleted = await self._storage.delete(request.summary_id)
+        deleted = await self._storage.delete(_lookup_id(request.summary_id))
         if not deleted:
             raise NotFound(f"Conversation summary '{request.summary_id}' not found")
         return pb.DeleteConversationResponse(summary_id=request.summary_id, deleted=deleted)
+
+
+def _lookup_id(summary_id: str) -> str:
+    """An id to look up: anything that could have been stored, so ids stored before today's
+    rules stay reachable; NUL and overlong ids could never have been."""
+    problem = text_problem(summary_id) or (f"must be at most {ID_MAX} characters" if len(summary_id) > ID_MAX else None)
+    if problem:
+        raise InvalidArgument(f"summaryId {problem}")
+    return summary_id
 
 
 def _entity_fields(entity: pb.ConversationEntity, index: int) -> dict[str, Any]:

@@ -34,6 +34,9 @@ class IngestSettings(ServerSettings):
     pool_max_size: int = Field(default_factory=default_pool_size, ge=1)
     query_timeout_seconds: float = Field(10.0, gt=0)
     db_startup_timeout_seconds: float = Field(60.0, gt=0)
+    # Signs page tokens; every replica needs the same one. Empty: a random secret per
+    # process, so tokens do not survive a restart (`make run` keeps one in .data/).
+    page_token_secret: str = Field("", repr=False)
     # Kubernetes runs migrations in an init container and turns this off.
     migrate_on_start: bool = True
 

@@ -25,11 +25,13 @@ def credentials(settings: StackSettings) -> dict[str, dict[str, str]]:
     stored = json.loads(path.read_text()) if path.exists() else {}
     stored.setdefault("ingest_api_key", "dev-" + secrets.token_urlsafe(18))
     stored.setdefault("synth_token", "dev-" + secrets.token_urlsafe(18))
+    stored.setdefault("page_token_secret", secrets.token_urlsafe(32))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2))
     path.chmod(0o600)
     return {
-        "ingest": {"api_keys": os.environ.get("INGEST_API_KEYS") or stored["ingest_api_key"]},
+        "ingest": {"api_keys": os.environ.get("INGEST_API_KEYS") or stored["ingest_api_key"],
+                   "page_token_secret": os.environ.get("INGEST_PAGE_TOKEN_SECRET") or stored["page_token_secret"]},
         "synth": {"api_tokens": os.environ.get("SYNTH_API_TOKENS") or stored["synth_token"]},
     }
 
