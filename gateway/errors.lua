@@ -28,6 +28,51 @@ local function json_string(text, key)
   return nil
 end
 
+-- The transcoder names proto types in its own 400s ("for type TYPE_BOOL",
+-- "type.googleapis.com/parley..."): say what JSON was expected instead.
+local EXPECTED = {
+  TYPE_BOOL = "a boolean", TYPE_STRING = "a string", TYPE_BYTES = "a base64 string",
+  TYPE_INT32 = "an integer", TYPE_INT64 = "an integer", TYPE_SINT32 = "an integer", TYPE_SINT64 = "an integer",
+  TYPE_UINT32 = "a non-negative integer", TYPE_UINT64 = "a non-negative integer",
+  TYPE_DOUBLE = "a number", TYPE_FLOAT = "a number", TYPE_ENUM = "one of the documented values",
+  ["type.googleapis.com/google.protobuf.Struct"] = "a JSON object",
+  ["type.googleapis.com/google.protobuf.Value"] = "a JSON value",
+}
+
+local function camel(path)
+  return (path:gsub("_(%l)", string.upper))
+end
+
+-- Parley's wording of a transcoder message, or nil to leave it as it is.
+local function reworded(message)
+  if message == "" then
+    return "Malformed request: check the URL (no '#', valid percent-encoding) and the Host header"
+  end
+  local path, value, kind = message:match("^(.-): invalid value (.-) for type (%S+)$")
+  if path then
+    local expected = EXPECTED[kind] or "an object"
+    local field = path == "" and "The request body" or camel(path)
+    return field .. " must be " .. expected .. " (got " .. value .. ")"
+  end
+  if message:find("Root element must be a message", 1, true) then
+    return "The request body must be a JSON object"
+  end
+  local token = message:match("^(Unexpected[^\\]*)")
+  if token then
+    return "The request body is not valid JSON: " .. token
+  end
+  return nil
+end
+
+-- A local reply of the transcoder ({"error":"..."}, Envoy's own shape) reworded.
+local function reword_local_reply(handle, text)
+  local message = json_string(text, "error")
+  local better = message and reworded(message)
+  if better then
+    handle:body():setBytes('{"error": "' .. better .. '"}')
+  end
+end
+
 function envoy_on_response(handle)
   local headers = handle:headers()
   local status = tonumber(headers:get(":status")) or 200
@@ -39,7 +84,10 @@ function envoy_on_response(handle)
   if body == nil then return end
   local text = body:getBytes(0, body:length())
   local code = text:match('^%s*{%s*"code"%s*:%s*(%d+)')
-  if code == nil then return end
+  if code == nil then
+    if text:sub(1, 9) == '{"error":' then reword_local_reply(handle, text) end
+    return
+  end
   local message = json_string(text, "message") or "Request failed"
   -- handle:body() may have replaced the header map: fetch it again.
   headers = handle:headers()

@@ -14,6 +14,8 @@ HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "envoy.yaml.tmpl"
 LUA = HERE / "errors.lua"
 MAX_REQUEST_BYTES = 1024 * 1024
+# The URL and all headers of a request; the services accept twice as much metadata.
+MAX_HEADER_KB = 8
 _LUA_INDENT = " " * 26  # the depth of inline_string in the template
 GENERATED = "# GENERATED from gateway/envoy.yaml.tmpl by gateway/render.py (make k8s-config): do not edit.\n"
 
@@ -49,7 +51,8 @@ def lua_status_table() -> str:
 def render(values: dict[str, str]) -> str:
     source = lua_status_table() + LUA.read_text()
     lua = "\n".join(_LUA_INDENT + line if line else "" for line in source.splitlines())
-    values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), **values}
+    values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), "max_header_kb": str(MAX_HEADER_KB),
+              **values}
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)

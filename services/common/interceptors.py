@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
-from services.common.errors import ParleyError, Unauthenticated
+from services.common.errors import InvalidArgument, ParleyError, Unauthenticated
 
 log = logging.getLogger("parley.rpc")
 
@@ -115,13 +116,38 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
 
+class _Undecodable:
+    """A request message that could not be parsed, carried to the handler to answer 400."""
+
+    def check(self) -> None:
+        raise InvalidArgument(
+            "The request could not be decoded: a string is not valid UTF-8, or values are nested too deeply"
+        )
+
+
+def _tolerant(parse: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """A deserializer that never raises: gRPC would answer a parse failure with INTERNAL."""
+    if parse is None:
+        return None
+
+    def parse_or_mark(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError:
+            return _Undecodable()
+
+    return parse_or_mark
+
+
 def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-    parse, serialize = handler.request_deserializer, handler.response_serializer
+    parse, serialize = _tolerant(handler.request_deserializer), handler.response_serializer
     if handler.unary_unary or handler.stream_unary:
         inner = handler.unary_unary or handler.stream_unary
 
         async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
             async with _Outcome(method, context):
+                if isinstance(request, _Undecodable):
+                    request.check()
                 return await inner(request, context)
 
         make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
@@ -130,9 +156,12 @@ def _wrap(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         inner_stream = handler.unary_stream
 
         async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            async with _Outcome(method, context), contextlib.aclosing(inner_stream(request, context)) as items:
-                async for item in items:
-                    yield item
+            async with _Outcome(method, context):
+                if isinstance(request, _Undecodable):
+                    request.check()
+                async with contextlib.aclosing(inner_stream(request, context)) as items:
+                    async for item in items:
+                        yield item
 
         return grpc.unary_stream_rpc_method_handler(stream, parse, serialize)
     return handler  # bidirectional streams: only reflection, which is public

@@ -20,6 +20,8 @@ from services.common.interceptors import Authenticator, AuthInterceptor, StatusI
 log = logging.getLogger("parley.server")
 
 Registrar = Callable[[grpc.aio.Server], None]
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class GrpcServer:
@@ -37,10 +39,15 @@ class GrpcServer:
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
             ("grpc.so_reuseport", 0),
+            # Twice what the gateway lets through (URL and headers, 8 KiB), so a request the
+            # gateway accepts is never refused here for its metadata (gRPC's default is 8 KiB).
+            ("grpc.max_metadata_size", 16 * 1024),
+            ("grpc.absolute_max_metadata_size", 16 * 1024),
         ]
         interceptors = [StatusInterceptor(), AuthInterceptor(authenticate)]
         self.server = grpc.aio.server(interceptors=interceptors, options=options)
         self._names = list(service_names)
+        self._watcher: asyncio.Task[None] | None = None
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         register(self.server)
@@ -58,8 +65,29 @@ class GrpcServer:
         log.info("serving %s on port %d", ", ".join(self._names), port)
         return port
 
+    def watch_readiness(self, check: Callable[[], Awaitable[bool]], interval: float) -> None:
+        """Keeps the services' health (readiness) in step with `check`, e.g. "the database
+        answers"; the overall health "" (liveness) stays SERVING, so a restart is not asked for."""
+
+        async def watch() -> None:
+            serving = True
+            while True:
+                await asyncio.sleep(interval)
+                now = await check()
+                if now != serving:
+                    serving = now
+                    log.warning("readiness: %s", "SERVING again" if now else "NOT_SERVING (a dependency is down)")
+                    status = _SERVING if now else _NOT_SERVING
+                    for name in self._names:
+                        await self.health.set(name, status)
+
+        self._watcher = asyncio.create_task(watch())
+
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING first so balancers drain, then lets in-flight RPCs finish."""
+        if self._watcher:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         log.info("stopped")

@@ -48,6 +48,7 @@ async def start(settings: IngestSettings) -> Running:
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         query_seconds=settings.query_timeout_seconds,
+        acquire_seconds=settings.pool_acquire_timeout_seconds,
     )
     servicer = ConversationServicer(storage, settings.max_entities, Pager(page_token_secret(settings)))
     server = GrpcServer(
@@ -56,7 +57,9 @@ async def start(settings: IngestSettings) -> Running:
         authenticate=api_key_authenticator(settings.api_key_list),
         max_message_bytes=settings.max_request_bytes,
     )
-    return await start_or_close(server, settings.listen, [storage.close])
+    running = await start_or_close(server, settings.listen, [storage.close])
+    server.watch_readiness(storage.ping, settings.readiness_interval_seconds)
+    return running
 
 
 async def main() -> None:

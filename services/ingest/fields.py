@@ -58,9 +58,17 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def timestamp_problem(value: Any) -> tuple[datetime | None, str | None]:
-    parsed = parse_timestamp(value)
-    if parsed is None:
+    """The instant in UTC and None, or None and why `value` is not an accepted timestamp."""
+    try:
+        written = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        written = None
+    if written is None or written.tzinfo is None:
         return None, TIMESTAMP_HINT
+    try:
+        parsed = written.astimezone(UTC)
+    except OverflowError:
+        return None, TIMESTAMP_RANGE
     if not EARLIEST <= parsed < LATEST:
         return None, TIMESTAMP_RANGE
     return parsed, None

@@ -32,7 +32,11 @@ class IngestSettings(ServerSettings):
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
     pool_min_size: int = Field(2, ge=0)
     pool_max_size: int = Field(default_factory=default_pool_size, ge=1)
-    query_timeout_seconds: float = Field(10.0, gt=0)
+    query_timeout_seconds: float = Field(10.0, gt=0, le=600)
+    # Waiting for a free pooled connection longer than this answers 503 at once.
+    pool_acquire_timeout_seconds: float = Field(5.0, gt=0, le=600)
+    # How often readiness asks the database whether it answers.
+    readiness_interval_seconds: float = Field(2.0, gt=0, le=60)
     db_startup_timeout_seconds: float = Field(60.0, gt=0)
     # Signs page tokens; every replica needs the same one. Empty: a random secret per
     # process, so tokens do not survive a restart (`make run` keeps one in .data/).

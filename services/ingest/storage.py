@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from services.common.errors import Unavailable
+from services.common.errors import InvalidArgument, Unavailable
 from services.ingest.errors import ChangedWhileStoring, ContentConflict, MissingParent, ParentDeleted
 from services.ingest.model import Batch, Created, Cursor, Filters, Insight, ListQuery, Page, Summary
 
@@ -25,8 +25,9 @@ log = logging.getLogger("parley.ingest.storage")
 # the pool reconnects on its own once PostgreSQL is back.
 _UNAVAILABLE = (
     OSError,
-    asyncio.TimeoutError,
+    asyncio.TimeoutError,  # also: no pooled connection free within the acquire timeout
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # e.g. the connection lost in the middle of COMMIT
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
@@ -79,16 +80,30 @@ class NoResetConnection(asyncpg.Connection):
 
 
 class Storage:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, acquire_seconds: float) -> None:
         self._pool = pool
+        self._acquire_seconds = acquire_seconds
 
     @classmethod
-    async def open(cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float) -> Storage:
+    async def open(
+        cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float, acquire_seconds: float
+    ) -> Storage:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds,
             connection_class=NoResetConnection,
+            # The server stops a statement too, so no query outlives its client's patience.
+            server_settings={"statement_timeout": str(int(query_seconds * 1000))},
         )
-        return cls(pool)
+        return cls(pool, acquire_seconds)
+
+    async def ping(self) -> bool:
+        """Whether the database answers now (readiness)."""
+        try:
+            async with self._connection() as conn:
+                await conn.fetchval("SELECT 1", timeout=self._acquire_seconds)
+            return True
+        except Unavailable:
+            return False
 
     async def close(self) -> None:
         await self._pool.close()
@@ -96,11 +111,15 @@ class Storage:
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self._acquire_seconds) as conn:
                 yield conn
         except _UNAVAILABLE as exc:
             log.warning("database unavailable: %s", type(exc).__name__)
             raise Unavailable("Database unavailable") from None
+        except asyncpg.DataError as exc:
+            # Validation keeps these out; if one gets through, it is still the request's fault.
+            log.warning("database refused a value: %s", type(exc).__name__)
+            raise InvalidArgument("A value in the request cannot be stored") from None
 
     async def create(self, batch: Batch) -> Created:
         """Stores the batch atomically; replays keep their ids, a conflict stores nothing."""
