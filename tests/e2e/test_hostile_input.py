@@ -120,11 +120,11 @@ async def test_invalid_utf8_in_a_path_is_a_400(http: httpx.AsyncClient) -> None:
     assert_client_error(overlong, 400, "The request could not be decoded")
 
 
-@pytest.mark.parametrize("timeout", ["bogus", "1n", "1H"])
+@pytest.mark.parametrize("deadline", ["bogus", "1n", "1H"])
 async def test_rest_clients_cannot_set_grpc_deadlines(http: httpx.AsyncClient, db: asyncpg.Connection,
-                                                      timeout: str) -> None:
+                                                      deadline: str) -> None:
     response = await http.post("/api/conversations", json=batch(conversation("c-1")),
-                               headers={**HEADERS, "grpc-timeout": timeout})
+                               headers={**HEADERS, "grpc-timeout": deadline})
     assert response.status_code == 200, response.text
     assert await db.fetchval("SELECT count(*) FROM summaries") == 1
 
