@@ -1,0 +1,134 @@
+"""Generated hostile input through the real gateway (Hypothesis): thousands of requests, and
+every reply is a success or a 4xx {"error": "<words>"}, never a 5xx, never internals.
+
+PARLEY_FUZZ_EXAMPLES scales the run (default 400 per test, about 2,000 requests in all);
+PARLEY_FUZZ_RANDOM=1 explores new cases instead of the fixed, reproducible sequence CI runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.envoy import Gateway
+from testkit.fakes.ollama import FakeOllama
+from tests.conftest import API_KEY, TOKEN
+from tests.factories import conversation
+
+EXAMPLES = int(os.environ.get("PARLEY_FUZZ_EXAMPLES", "400"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
+                    derandomize=os.environ.get("PARLEY_FUZZ_RANDOM") != "1",
+                    suppress_health_check=list(HealthCheck))
+LEAKS = ("Traceback", "asyncpg", "google.protobuf", "DecodeError", "TYPE_", "type.googleapis.com",
+         "/work/", "site-packages", "SELECT ", "INSERT ", "psycopg", "Exception", "x-api-key:")
+INGEST = {"x-api-key": API_KEY}
+SYNTH = {"authorization": f"Bearer {TOKEN}"}
+
+# Text of every kind: control characters, NUL, lone surrogates (sent as \\ud800 escapes), emoji.
+text = st.text(st.characters(codec=None, exclude_categories=()), max_size=40) | st.sampled_from(
+    ["", " ", "\u0000", "..", "/", "a/b", "%2F", "${input.x}", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z",
+     "\ud800", "1e999", "-1", "true", "null", "x" * 300])
+scalars = st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30) | st.floats() | text
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(text, inner, max_size=4), max_leaves=12)
+ENTITY_FIELDS = ["summaryType", "mediaType", "language", "summaryId", "agentId", "sourceId", "summary",
+                 "generated", "dateCreated", "conversationId", "insights", "unknownField"]
+
+
+def check(response: httpx.Response) -> None:
+    assert response.status_code < 500, (response.status_code, response.text[:300])
+    if response.status_code >= 400:
+        assert response.headers.get("content-type", "").startswith("application/json"), response.text[:300]
+        body = response.json()
+        assert list(body) == ["error"] and isinstance(body["error"], str) and body["error"].strip(), body
+        assert not [leak for leak in LEAKS if leak in body["error"]], body
+
+
+def dumps(value: Any) -> bytes:
+    # allow_nan: Infinity and NaN go out as the invalid JSON they are.
+    return json.dumps(value, allow_nan=True).encode()
+
+
+@st.composite
+def entity_bodies(draw: st.DrawFn) -> bytes:
+    entities: list[Any] = []
+    for i in range(draw(st.integers(min_value=0, max_value=3))):
+        entity: dict[str, Any] = conversation(f"gen-{i}-{draw(st.integers(0, 10**6))}")
+        for name in draw(st.lists(st.sampled_from(ENTITY_FIELDS), max_size=3)):
+            entity[name] = draw(json_values)
+        entities.append(entity)
+    body: Any = {"entities": entities}
+    if draw(st.booleans()):
+        body = draw(st.sampled_from([body, {"entities": draw(json_values)}, draw(json_values)]))
+    return dumps(body)
+
+
+async def run_in_thread(gateway: Gateway, test: Callable[[httpx.Client], None]) -> None:
+    """Hypothesis drives a blocking client from a thread: the in-process services keep this loop."""
+
+    def run() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{gateway.port}", timeout=30) as client:
+            test(client)
+
+    await asyncio.to_thread(run)
+
+
+async def test_generated_conversation_bodies(gateway: Gateway) -> None:
+    @SETTINGS
+    @given(body=entity_bodies(), content_type=st.sampled_from(["application/json", "text/plain", "", "x/y"]))
+    def post(client: httpx.Client, body: bytes, content_type: str) -> None:
+        check(client.post("/api/conversations", content=body, headers={**INGEST, "content-type": content_type}))
+
+    await run_in_thread(gateway, lambda client: post(client))
+
+
+async def test_generated_queries_and_paths(gateway: Gateway) -> None:
+    keys = st.sampled_from(["summaryType", "mediaType", "language", "agentId", "sourceId", "conversationId",
+                            "dateCreatedFrom", "dateCreatedTo", "pageSize", "pageToken", "q"]) | text
+
+    @SETTINGS
+    @given(params=st.lists(st.tuples(keys, text), max_size=4), segment=text,
+           method=st.sampled_from(["GET", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]))
+    def get(client: httpx.Client, params: list[tuple[str, str]], segment: str, method: str) -> None:
+        query = "&".join(f"{quote(k.encode('utf-8', 'surrogatepass'))}={quote(v.encode('utf-8', 'surrogatepass'))}"
+                         for k, v in params)
+        check(client.get(f"/api/conversations?{query}", headers=INGEST))
+        path = f"/api/conversations/{quote(segment.encode('utf-8', 'surrogatepass'), safe='')}"
+        response = client.request(method, path or "/", headers=INGEST)
+        if method != "HEAD":  # a HEAD reply has no body to check
+            check(response)
+
+    await run_in_thread(gateway, lambda client: get(client))
+
+
+async def test_generated_synthetic_data_requests(gateway: Gateway, ollama: FakeOllama) -> None:
+    ollama.record_calls = False
+    payloads = st.fixed_dictionaries({}, optional={
+        "prompt": text | json_values, "count": st.integers(-5, 200) | json_values,
+        "schema": json_values | st.just({"type": "object", "properties": {"a": {"type": "string"}}}),
+    })
+    configs = st.fixed_dictionaries({}, optional={
+        "provider": text, "model": text, "temperature": st.floats() | json_values,
+        "seed": st.integers(-(2**40), 2**40) | json_values, "max_retries": st.integers(-3, 20), "stream": json_values,
+    })
+
+    @SETTINGS
+    @given(payload=payloads, config=configs, streamed=st.booleans())
+    def post(client: httpx.Client, payload: dict[str, Any], config: dict[str, Any], streamed: bool) -> None:
+        path = "/api/v1/synthetic-data:stream" if streamed else "/api/v1/synthetic-data"
+        response = client.post(path, content=dumps({"payload": payload, "config": config}),
+                               headers={**SYNTH, "content-type": "application/json"})
+        check(response)
+
+    try:
+        await run_in_thread(gateway, lambda client: post(client))
+    finally:
+        ollama.record_calls = True
