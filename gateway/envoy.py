@@ -30,7 +30,8 @@ class Gateway:
     """An Envoy rendered from the one template with local upstream addresses."""
 
     def __init__(self, workdir: Path, *, ingest_port: int, synth_port: int, listen_port: int = 0,
-                 admin_port: int = 0, workers: int = 1, log: IO[str] | None = None) -> None:
+                 admin_port: int = 0, workers: int = 1, log: IO[str] | None = None,
+                 limits: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self._values = {
             **PLACES["local"],
@@ -39,6 +40,7 @@ class Gateway:
             "ingest_port": str(ingest_port),
             "synth_port": str(synth_port),
             "descriptor": str(DESCRIPTOR),
+            **(limits or {}),
         }
         self._workers = workers
         self._log = log

@@ -19,6 +19,9 @@ MAX_HEADER_KB = 8
 _LUA_INDENT = " " * 26  # the depth of inline_string in the template
 GENERATED = "# GENERATED from gateway/envoy.yaml.tmpl by gateway/render.py (make k8s-config): do not edit.\n"
 
+# Bounds on clients; the stack's settings (GATEWAY_*) override them locally.
+LIMITS = {"max_connections": "1024", "headers_timeout": "10", "request_timeout": "60"}
+
 # Everything else in the template is fixed; these differ by place.
 PLACES = {
     "local": {
@@ -52,7 +55,7 @@ def render(values: dict[str, str]) -> str:
     source = lua_status_table() + LUA.read_text()
     lua = "\n".join(_LUA_INDENT + line if line else "" for line in source.splitlines())
     values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), "max_header_kb": str(MAX_HEADER_KB),
-              **values}
+              **LIMITS, **values}
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)

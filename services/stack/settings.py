@@ -22,10 +22,20 @@ class StackSettings(BaseSettings):
     # One worker thread handles several thousand requests/s; on a small machine a
     # second one only takes CPU from the services behind it.
     gateway_workers: int = Field(1, ge=1, le=64)
+    gateway_max_connections: int = Field(1024, ge=1, le=1_000_000)
+    gateway_headers_timeout_seconds: float = Field(10.0, gt=0, le=600)
+    gateway_request_timeout_seconds: float = Field(60.0, gt=0, le=3600)
     data_dir: Path = Field(ROOT / ".data", validation_alias="PARLEY_DATA_DIR")
     pg_port: int = Field(ports.LOCAL_POSTGRES, ge=0, le=65535, validation_alias="PARLEY_PG_PORT")
     # Set: use that PostgreSQL and start none.
     database_url: str = Field("", repr=False)
+
+
+def gateway_limits(settings: StackSettings) -> dict[str, str]:
+    """The gateway template's client bounds, from the stack's settings."""
+    return {"max_connections": str(settings.gateway_max_connections),
+            "headers_timeout": f"{settings.gateway_headers_timeout_seconds:g}",
+            "request_timeout": f"{settings.gateway_request_timeout_seconds:g}"}
 
 
 def settings_env(settings: BaseSettings) -> dict[str, str]:

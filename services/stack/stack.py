@@ -28,7 +28,7 @@ from gateway.envoy import Gateway
 from services.common.localpg import LocalPostgres
 from services.common.server import Running
 from services.common.settings import ServerSettings
-from services.stack.settings import StackSettings, settings_env
+from services.stack.settings import StackSettings, gateway_limits, settings_env
 
 log = logging.getLogger("parley.stack")
 
@@ -172,6 +172,7 @@ class Stack:
             admin_port=self.settings.gateway_admin_port,
             workers=self.settings.gateway_workers,
             log=log_file,
+            limits=gateway_limits(self.settings),
         )
 
     def exited(self) -> list[str]:

@@ -1,0 +1,82 @@
+"""Slow and numerous clients meet the gateway's bounds, and a normal request still answers."""
+
+from __future__ import annotations
+
+import asyncio
+import select
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from services.stack.settings import StackSettings
+from services.stack.stack import Stack
+from tests.conftest import API_KEY, ingest_overrides, scratch_dir
+
+MAX_CONNECTIONS = 8
+
+
+@pytest.fixture(scope="module")
+async def bounded(database: str) -> AsyncIterator[Stack]:
+    settings = StackSettings(data_dir=scratch_dir("parley-bounds-"), database_url=database, gateway_port=0,
+                             gateway_admin_port=0, gateway_headers_timeout_seconds=1,
+                             gateway_max_connections=MAX_CONNECTIONS)
+    stack = Stack(settings, overrides={"ingest": ingest_overrides()}, services=("ingest",), in_process=True)
+    await stack.start()
+    yield stack
+    await stack.stop()
+
+
+def _closed_by_peer(sockets: list[socket.socket], wait: float) -> list[socket.socket]:
+    """The sockets the gateway closes within `wait` seconds."""
+    closed: list[socket.socket] = []
+    open_ = list(sockets)
+    deadline = time.monotonic() + wait
+    while open_ and (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select(open_, [], [], left)
+        for s in readable:
+            try:
+                gone = s.recv(1) == b""
+            except ConnectionResetError:
+                gone = True
+            if gone:
+                closed.append(s)
+                open_.remove(s)
+    return closed
+
+
+def _dribble(port: int) -> bytes:
+    """Sends half a request's headers, then waits for whatever the gateway does about it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"GET /api/conversations HTTP/1.1\r\nHost: a\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        return data
+
+
+async def test_headers_that_never_finish_are_cut_off(bounded: Stack) -> None:
+    assert bounded.gateway is not None
+    replies = await asyncio.gather(*(asyncio.to_thread(_dribble, bounded.gateway.port) for _ in range(4)))
+    for reply in replies:  # closed by the gateway, with a 408 in Parley's shape or no reply at all
+        assert reply == b"" or reply.startswith(b"HTTP/1.1 408"), reply
+
+
+async def test_connections_beyond_the_limit_are_refused_and_service_goes_on(bounded: Stack) -> None:
+    assert bounded.gateway is not None
+    port = bounded.gateway.port
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(MAX_CONNECTIONS * 2)]
+    try:
+        closed = await asyncio.to_thread(_closed_by_peer, held, 1.0)
+        # Those over the limit are closed at once; those within it stay open, waiting for a request.
+        assert len(closed) >= MAX_CONNECTIONS - 1
+        assert len(closed) < len(held)
+    finally:
+        for s in held:
+            s.close()
+    await asyncio.sleep(0.2)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        response = await http.get("/api/conversations", headers={"x-api-key": API_KEY})
+    assert response.status_code == 200
