@@ -51,11 +51,53 @@ def lua_status_table() -> str:
     return f"{header}local HTTP_STATUS = {{{entries}}}\n"
 
 
+def greater_than(n: int) -> str:
+    """An RE2 pattern for the decimal integers above `n` (a Content-Length over the limit)."""
+    digits = str(n)
+    options = [f"[1-9][0-9]{{{len(digits)},}}"]
+    for i, d in enumerate(digits):
+        if d != "9":
+            low = int(d) + 1
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{low}-9]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "^0*(" + "|".join(options) + ")$"
+
+
+_PER_ROUTE = "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute"
+
+
+def _checks(on: str | None) -> str:
+    """Per-route config of the two credential checks: `on` is the service asked, or None."""
+    entries = [
+        f'"parley.check.{name}": {{"@type": {_PER_ROUTE}, '
+        + ("check_settings: {}}" if name == on else "disabled: true}")
+        for name in ("ingest", "synth")
+    ]
+    return "{" + ", ".join(entries) + "}"
+
+
+def _check(cluster: str) -> str:
+    """An ext_authz filter that asks `cluster` on headers alone; 503 if it cannot answer."""
+    return (
+        '{"@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, '
+        f"grpc_service: {{envoy_grpc: {{cluster_name: {cluster}}}, timeout: 2s}}, "
+        "transport_api_version: V3, failure_mode_allow: false, status_on_error: {code: 503}, "
+        "include_peer_certificate: false}"
+    )
+
+
+CHECKS = {
+    "ingest_checks": _checks("ingest"), "synth_checks": _checks("synth"), "no_checks": _checks(None),
+    "check_ingest": _check("ingest"), "check_synth": _check("synth"),
+}
+
+
 def render(values: dict[str, str]) -> str:
     source = lua_status_table() + LUA.read_text()
     lua = "\n".join(_LUA_INDENT + line if line else "" for line in source.splitlines())
     values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), "max_header_kb": str(MAX_HEADER_KB),
-              **LIMITS, **values}
+              "over_max_request_bytes": greater_than(MAX_REQUEST_BYTES),
+              **LIMITS, **CHECKS, **values}
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)

@@ -21,8 +21,9 @@ from services.common.errors import InvalidArgument, ParleyError, Unauthenticated
 
 log = logging.getLogger("parley.rpc")
 
-# Kubernetes probes and grpcurl must reach these without credentials.
-PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+# Kubernetes probes and grpcurl must reach these without credentials, and the gateway's
+# credential check (services/common/authz.py) is itself the judge of credentials.
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.", "/envoy.service.auth.v3.Authorization/")
 
 Authenticator = Callable[[Mapping[str, str]], bool]
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]

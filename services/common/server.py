@@ -15,6 +15,7 @@ import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common import authz
 from services.common.interceptors import Authenticator, AuthInterceptor, StatusInterceptor
 
 log = logging.getLogger("parley.server")
@@ -51,6 +52,7 @@ class GrpcServer:
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         register(self.server)
+        authz.register(self.server, authenticate)
         reflection.enable_server_reflection(
             [*self._names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             self.server,
