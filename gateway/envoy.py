@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import IO
 
@@ -40,46 +41,58 @@ class Gateway:
             "ingest_port": str(ingest_port),
             "synth_port": str(synth_port),
             "descriptor": str(DESCRIPTOR),
+            "admin_pipe": str(workdir / "admin.sock"),
             **(limits or {}),
         }
         self._workers = workers
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
         self.port = listen_port
-        self.admin_url = ""
+        self.probes_port = admin_port
 
     def start(self, timeout: float = 30.0) -> int:
         """Starts Envoy, waits until it is ready, and returns the port it listens on."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "envoy.yaml"
         config.write_text(render(self._values))
-        address_file = self.workdir / "envoy-admin-address"
-        address_file.unlink(missing_ok=True)
+        Path(self._values["admin_pipe"]).unlink(missing_ok=True)
         self._process = subprocess.Popen(
-            [envoy_binary(), "-c", str(config), "--admin-address-path", str(address_file),
-             "--log-level", "warn", "--concurrency", str(self._workers), "--disable-hot-restart"],
+            [envoy_binary(), "-c", str(config), "--log-level", "warn", "--concurrency", str(self._workers),
+             "--disable-hot-restart"],
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"envoy exited with {self._process.returncode}; see its log")
-            if address_file.exists() and address_file.read_text().strip() and self._ready(address_file):
+            if self._ready():
                 return self.port
             time.sleep(0.05)
         raise RuntimeError("envoy did not become ready in time")
 
-    def _ready(self, address_file: Path) -> bool:
-        self.admin_url = "http://" + address_file.read_text().strip()
+    def admin(self, path: str) -> tuple[int, bytes]:
+        """GET on Envoy's admin interface, over its unix socket."""
+        connection = _UnixHTTPConnection(self._values["admin_pipe"])
         try:
-            with urllib.request.urlopen(self.admin_url + "/ready", timeout=1) as response:
-                if response.status != 200:
-                    return False
-            with urllib.request.urlopen(self.admin_url + "/listeners?format=json", timeout=1) as response:
-                listeners = json.load(response)["listener_statuses"]
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def _ready(self) -> bool:
+        try:
+            status, _ = self.admin("/ready")
+            if status != 200:
+                return False
+            _, body = self.admin("/listeners?format=json")
         except OSError:
             return False
-        self.port = int(listeners[0]["local_address"]["socket_address"]["port_value"])
+        ports = {
+            listener["name"]: int(listener["local_address"]["socket_address"]["port_value"])
+            for listener in json.loads(body)["listener_statuses"]
+        }
+        self.port, self.probes_port = ports["parley"], ports["probes"]
         return True
 
     def alive(self) -> bool:
@@ -95,3 +108,14 @@ class Gateway:
                 self._process.wait()
         if self._log:
             self._log.close()
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("envoy-admin", timeout=2)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)

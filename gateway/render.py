@@ -40,6 +40,7 @@ PLACES = {
         "synth_host": "synth-headless",
         "synth_port": str(ports.SYNTH),
         "descriptor": "/etc/parley/parley.pb",
+        "admin_pipe": "/tmp/envoy-admin.sock",
     },
 }
 

@@ -85,3 +85,19 @@ async def test_make_run_starts_synth_and_says_where_ollama_is_expected(database:
     assert dead_ollama in banner
     assert response.status_code == 503
     assert response.json() == {"error": f"Ollama is unreachable at {dead_ollama}"}
+
+
+async def test_make_run_stops_when_the_gateway_dies(database: str) -> None:
+    data = scratch_dir("parley-run-dead-gw-")
+    env = {**os.environ, "PARLEY_DATA_DIR": str(data), "DATABASE_URL": database,
+           "GATEWAY_PORT": str(free_port()), "GATEWAY_ADMIN_PORT": str(free_port()),
+           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}"}
+    process, _ = await start_stack(env)
+    envoy = await asyncio.create_subprocess_exec("pkill", "-f", str(data / "gateway" / "envoy.yaml"))
+    assert await envoy.wait() == 0
+
+    assert process.stdout is not None
+    rest = (await asyncio.wait_for(process.stdout.read(), timeout=60)).decode()
+    assert await process.wait() == 1
+    assert "gateway exited unexpectedly" in rest
+    assert "stopped" in rest
