@@ -29,7 +29,7 @@ async def test_the_probes_port_serves_only_readiness_and_metrics(gateway: Gatewa
     assert gateway.admin("/ready")[0] == 200  # still up, and still readable by its owner
 
 
-async def test_the_admin_socket_is_private(gateway: Gateway) -> None:
+def test_the_admin_socket_is_private(gateway: Gateway) -> None:
     mode = Path(gateway.workdir / "admin.sock").stat().st_mode
     assert stat.S_ISSOCK(mode)
     assert stat.S_IMODE(mode) & 0o077 == 0
