@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import jsonschema
 
+from gateway.envoy import Gateway
 from testkit.fakes.ollama import FakeOllama
 from tests.conftest import CALL_TIMEOUT, TOKEN
 
@@ -81,3 +86,35 @@ async def test_stream_allows_more_than_the_unary_limit(http: httpx.AsyncClient, 
     assert response.status_code == 200
     assert events[-1]["done"]["metadata"]["count"] == 150
     assert too_many.json() == {"error": "payload.count must be between 1 and 10000"}
+
+
+def _stalled_reader(port: int, body: bytes, seen: Callable[[], int]) -> tuple[int, int, int]:
+    """Asks for a long stream, reads its first bytes, then stops reading: how far does generation run?"""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # a small, slow client
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"POST /api/v1/synthetic-data:stream HTTP/1.1\r\nHost: parley\r\ncontent-type: application/json\r\n"
+                  + f"authorization: Bearer {TOKEN}\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body)
+        assert s.recv(1024).startswith(b"HTTP/1.1 200")
+        time.sleep(2)
+        settled = seen()
+        time.sleep(1)
+        later = seen()
+        return settled, later, len(body)
+
+
+# Records of 20 kB, so that what the kernel's socket buffers hold (a few MB) is a few hundred.
+LARGE = {"type": "object", "properties": {"transcript": {"type": "string", "minLength": 20_000}},
+         "required": ["transcript"]}
+
+
+async def test_generation_waits_for_a_slow_reader(gateway: Gateway, ollama: FakeOllama) -> None:
+    body = json.dumps({"payload": {"prompt": "support calls", "count": 10_000, "schema": LARGE}}).encode()
+    settled, later, _ = await asyncio.to_thread(_stalled_reader, gateway.port, body, lambda: len(ollama.calls))
+    await asyncio.sleep(0.5)  # the closed connection reaches synth, which stops
+    stopped = len(ollama.calls)
+    await asyncio.sleep(0.5)
+
+    assert settled == later  # generation stopped while the client was not reading
+    assert later < 1_000  # a small window ahead (the gateway's and gRPC's buffers), not the whole request
+    assert len(ollama.calls) == stopped  # and it ends when the client goes away
