@@ -89,9 +89,15 @@ function envoy_on_response(handle)
     return
   end
   local message = json_string(text, "message") or "Request failed"
+  local http_status = HTTP_STATUS[tonumber(code)] or status
   -- handle:body() may have replaced the header map: fetch it again.
   headers = handle:headers()
-  headers:replace(":status", tostring(HTTP_STATUS[tonumber(code)] or status))
+  -- gRPC's own refusal beyond a service's max_concurrent_rpcs: busy, not "too large".
+  if tonumber(code) == 8 and message:find("Concurrent RPC limit exceeded", 1, true) then
+    http_status, message = 503, "The service is busy (too many requests in progress); retry shortly"
+    headers:replace("retry-after", "1")
+  end
+  headers:replace(":status", tostring(http_status))
   headers:replace("content-type", "application/json")
   headers:remove("grpc-message")
   headers:remove("grpc-status")

@@ -20,7 +20,9 @@ _LUA_INDENT = " " * 26  # the depth of inline_string in the template
 GENERATED = "# GENERATED from gateway/envoy.yaml.tmpl by gateway/render.py (make k8s-config): do not edit.\n"
 
 # Bounds on clients; the stack's settings (GATEWAY_*) override them locally.
-LIMITS = {"max_connections": "1024", "headers_timeout": "10", "request_timeout": "60"}
+LIMITS = {"max_connections": "1024", "headers_timeout": "10", "request_timeout": "60",
+          # Under the gateway container's 256 MiB memory limit in Kubernetes.
+          "max_heap_bytes": str(200 * 1024 * 1024)}
 
 # Everything else in the template is fixed; these differ by place.
 PLACES = {

@@ -35,6 +35,7 @@ class GrpcServer:
         register: Registrar,
         authenticate: Authenticator,
         max_message_bytes: int,
+        max_concurrent_rpcs: int | None = None,
     ) -> None:
         options = [
             ("grpc.max_receive_message_length", max_message_bytes),
@@ -46,7 +47,10 @@ class GrpcServer:
             ("grpc.absolute_max_metadata_size", 16 * 1024),
         ]
         interceptors = [StatusInterceptor(), AuthInterceptor(authenticate)]
-        self.server = grpc.aio.server(interceptors=interceptors, options=options)
+        # Beyond max_concurrent_rpcs gRPC refuses a call before reading its message
+        # (RESOURCE_EXHAUSTED; the gateway answers 503 with Retry-After): memory stays flat.
+        self.server = grpc.aio.server(
+            interceptors=interceptors, options=options, maximum_concurrent_rpcs=max_concurrent_rpcs)
         self._names = list(service_names)
         self._watcher: asyncio.Task[None] | None = None
         self.health = health.aio.HealthServicer()

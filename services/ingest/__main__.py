@@ -56,6 +56,7 @@ async def start(settings: IngestSettings) -> Running:
         register=lambda s: pb_grpc.add_ConversationServiceServicer_to_server(servicer, s),
         authenticate=api_key_authenticator(settings.api_key_list),
         max_message_bytes=settings.max_request_bytes,
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     running = await start_or_close(server, settings.listen, [storage.close])
     server.watch_readiness(storage.ping, settings.readiness_interval_seconds)

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 class StackSettings(BaseSettings):
     """What `make run` reads from the environment besides the services' own settings."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    # populate_by_name: a value given by field name (tests, bench) is used, not ignored
+    # in favour of the environment alias.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     gateway_port: int = Field(ports.GATEWAY, ge=0, le=65535)
     gateway_admin_port: int = Field(ports.GATEWAY_ADMIN, ge=0, le=65535)
@@ -25,6 +27,7 @@ class StackSettings(BaseSettings):
     gateway_max_connections: int = Field(1024, ge=1, le=1_000_000)
     gateway_headers_timeout_seconds: float = Field(10.0, gt=0, le=600)
     gateway_request_timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    gateway_max_heap_mb: int = Field(512, ge=64, le=1_000_000)
     data_dir: Path = Field(ROOT / ".data", validation_alias="PARLEY_DATA_DIR")
     pg_port: int = Field(ports.LOCAL_POSTGRES, ge=0, le=65535, validation_alias="PARLEY_PG_PORT")
     # Set: use that PostgreSQL and start none.
@@ -35,7 +38,8 @@ def gateway_limits(settings: StackSettings) -> dict[str, str]:
     """The gateway template's client bounds, from the stack's settings."""
     return {"max_connections": str(settings.gateway_max_connections),
             "headers_timeout": f"{settings.gateway_headers_timeout_seconds:g}",
-            "request_timeout": f"{settings.gateway_request_timeout_seconds:g}"}
+            "request_timeout": f"{settings.gateway_request_timeout_seconds:g}",
+            "max_heap_bytes": str(settings.gateway_max_heap_mb * 1024 * 1024)}
 
 
 def settings_env(settings: BaseSettings) -> dict[str, str]:

@@ -37,6 +37,7 @@ async def start(settings: SynthSettings) -> Running:
         register=lambda s: pb_grpc.add_SyntheticDataServiceServicer_to_server(servicer, s),
         authenticate=bearer_authenticator(settings.api_token_list),
         max_message_bytes=settings.max_request_bytes,
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     running = await start_or_close(server, settings.listen, [p.close for p in providers])
     log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),

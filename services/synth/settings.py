@@ -27,6 +27,9 @@ class SynthSettings(ServerSettings):
     max_stream_count: int = Field(10_000, ge=1)
     max_retries_limit: int = Field(10, ge=0)
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    # Requests in progress at once, waiting for a model slot included: the cap on
+    # synth's queue. Beyond it, 503 with Retry-After.
+    max_concurrent_rpcs: int = Field(64, ge=4, le=100_000)
 
     @property
     def api_token_list(self) -> list[str]:
