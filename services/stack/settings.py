@@ -27,7 +27,7 @@ class StackSettings(BaseSettings):
     gateway_max_connections: int = Field(1024, ge=1, le=1_000_000)
     gateway_headers_timeout_seconds: float = Field(10.0, gt=0, le=600)
     gateway_request_timeout_seconds: float = Field(60.0, gt=0, le=3600)
-    gateway_max_heap_mb: int = Field(512, ge=64, le=1_000_000)
+    gateway_max_heap_mb: int = Field(256, ge=64, le=1_000_000)
     data_dir: Path = Field(ROOT / ".data", validation_alias="PARLEY_DATA_DIR")
     pg_port: int = Field(ports.LOCAL_POSTGRES, ge=0, le=65535, validation_alias="PARLEY_PG_PORT")
     # Set: use that PostgreSQL and start none.

@@ -30,7 +30,8 @@ async def cut_off(database: str) -> AsyncIterator[tuple[Stack, TcpProxy]]:
     proxy = await TcpProxy(target.hostname, target.port).start()
     settings = StackSettings(data_dir=scratch_dir("parley-outage-"), gateway_port=0, gateway_admin_port=0,
                              database_url=database.replace(f":{target.port}/", f":{proxy.port}/"))
-    overrides = {"ingest": ingest_overrides(readiness_interval_seconds=0.1)}
+    overrides = {"ingest": ingest_overrides(readiness_interval_seconds=0.1, query_timeout_seconds=1,
+                                            pool_acquire_timeout_seconds=1)}
     stack = Stack(settings, overrides=overrides, services=("ingest",), in_process=True)
     await stack.start()
     yield stack, proxy
@@ -94,3 +95,20 @@ async def test_service_down_is_a_json_503() -> None:
         assert response.json() == {"error": "Service unavailable"}
     finally:
         gateway.stop()
+
+
+async def test_a_hanging_database_is_a_prompt_503_not_a_gateway_timeout(cut_off: tuple[Stack, TcpProxy]) -> None:
+    stack, proxy = cut_off
+    assert stack.gateway is not None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.gateway.port}", headers=HEADERS,
+                                 timeout=60) as http:
+        await proxy.stall()
+        try:
+            hung = await asyncio.gather(
+                http.post("/api/conversations", json=batch(conversation("c-1"))), http.get("/api/conversations"))
+        finally:
+            proxy.resume()
+        after = await http.get("/api/conversations")
+    for response in hung:  # the query and pool timeouts answer, long before the gateway's 30 s
+        assert (response.status_code, response.json()) == (503, {"error": "Database unavailable"})
+    assert after.status_code == 200
