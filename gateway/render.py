@@ -79,19 +79,30 @@ def _checks(on: str | None) -> str:
     return "{" + ", ".join(entries) + "}"
 
 
+# REST bodies up to this size go to the service unchecked by the gateway (see the template).
+CHECK_ABOVE_BYTES = 64 * 1024
+
+
 def _check(cluster: str) -> str:
-    """An ext_authz filter that asks `cluster` on headers alone; 503 if it cannot answer."""
+    """An ext_authz filter that asks `cluster` on headers alone, for large bodies; 503 if it cannot answer."""
+    large = (f"{{filter: parley, path: [{{key: declared_length}}], "
+             f"value: {{double_match: {{range: {{start: {CHECK_ABOVE_BYTES + 1}, end: 1e19}}}}}}}}")
     return (
         '{"@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, '
         f"grpc_service: {{envoy_grpc: {{cluster_name: {cluster}}}, timeout: 2s}}, "
         "transport_api_version: V3, failure_mode_allow: false, status_on_error: {code: 503}, "
-        "include_peer_certificate: false}"
+        f"filter_enabled_metadata: {large}}}"
     )
 
 
+_NO_BUFFER = ('"envoy.filters.http.buffer": '
+              '{"@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute, disabled: true}')
+
 CHECKS = {
     "ingest_checks": _checks("ingest"), "synth_checks": _checks("synth"), "no_checks": _checks(None),
+    "native_grpc": _checks(None)[:-1] + ", " + _NO_BUFFER + "}",
     "check_ingest": _check("ingest"), "check_synth": _check("synth"),
+    "check_above_bytes": str(CHECK_ABOVE_BYTES),
 }
 
 
