@@ -31,6 +31,8 @@ $(VENV)/.installed: requirements.txt requirements-build.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -c 'from services.common.localpg import find_bindir; find_bindir()' 2>/dev/null \
 	  || $(PY) -m pip install --quiet --disable-pip-version-check pgserver
+	# `.venv/bin/python -m parley ...` works from anywhere: the checkout and its stubs on the path.
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/$(GEN)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/parley-checkout.pth"
 	touch $@
 
 proto: $(GEN)/.stamp
@@ -53,7 +55,7 @@ bench: setup
 	$(PY) -m bench
 
 lint: setup $(BUF)
-	$(VENV)/bin/ruff check services tests testkit bench gateway
+	$(VENV)/bin/ruff check services tests testkit bench gateway parley
 	$(VENV)/bin/mypy
 	$(PY) -m services.common.protogen --lint --buf $(BUF)
 

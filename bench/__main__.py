@@ -80,9 +80,11 @@ async def run(workdir: Path) -> None:
     fake = start_fake_ollama(fake_port)
     fake_url = f"http://127.0.0.1:{fake_port}"
     settings = StackSettings(data_dir=workdir, pg_port=free_port(), gateway_port=0, gateway_admin_port=0)
-    overrides: dict[str, dict[str, object]] = {"ingest": {"api_keys": API_KEY, "listen": "127.0.0.1:0"},
-                 "synth": {"api_tokens": API_KEY, "listen": "127.0.0.1:0", "ollama_host": fake_url,
-                           "ollama_concurrency": SLOTS}}
+    # No per-key rate limit: one key drives the whole load here.
+    overrides: dict[str, dict[str, object]] = {
+        "ingest": {"api_keys": API_KEY, "listen": "127.0.0.1:0", "key_rate_per_second": 0},
+        "synth": {"api_tokens": API_KEY, "listen": "127.0.0.1:0", "ollama_host": fake_url,
+                  "ollama_concurrency": SLOTS, "key_rate_per_second": 0}}
     stack = Stack(settings, overrides=overrides)
     try:
         await stack.start()

@@ -92,6 +92,12 @@ function envoy_on_response(handle)
   local http_status = HTTP_STATUS[tonumber(code)] or status
   -- handle:body() may have replaced the header map: fetch it again.
   headers = handle:headers()
+  -- An error whose HTTP status is not its code's (services/common/errors.py, http_override).
+  local override = tonumber(headers:get("x-parley-http-status") or "")
+  if override then
+    http_status = override
+    headers:remove("x-parley-http-status")
+  end
   -- gRPC's own refusal beyond a service's max_concurrent_rpcs: busy, not "too large".
   if tonumber(code) == 8 and message:find("Concurrent RPC limit exceeded", 1, true) then
     http_status, message = 503, "The service is busy (too many requests in progress); retry shortly"

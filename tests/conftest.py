@@ -117,7 +117,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> None:
     if "database" in request.fixturenames:
         conn = await asyncpg.connect(request.getfixturevalue("database"))
         try:
-            await conn.execute("TRUNCATE summaries RESTART IDENTITY CASCADE")
+            await conn.execute("TRUNCATE summaries, api_keys RESTART IDENTITY CASCADE")
         except asyncpg.UndefinedTableError:
             pass  # not migrated yet: the stack migrates when it starts
         finally:

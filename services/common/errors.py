@@ -34,6 +34,9 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
 }
 
 
+HTTP_STATUS_HEADER = "x-parley-http-status"
+
+
 def http_status(code: grpc.StatusCode) -> int:
     return HTTP_STATUS.get(code, 500)
 
@@ -42,6 +45,9 @@ class ParleyError(Exception):
     """An error whose message is safe to show the client verbatim."""
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    # Where REST must answer other than HTTP_STATUS[code]; travels to the gateway as
+    # trailing metadata (HTTP_STATUS_HEADER), which its Lua filter honours.
+    http_override: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -49,7 +55,10 @@ class ParleyError(Exception):
 
     @property
     def http_status(self) -> int:
-        return http_status(self.code)
+        return self.http_override or http_status(self.code)
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ((HTTP_STATUS_HEADER, str(self.http_override)),) if self.http_override else ()
 
 
 class InvalidArgument(ParleyError):
@@ -61,6 +70,24 @@ class Unauthenticated(ParleyError):
 
     def __init__(self, message: str = "Unauthorized") -> None:
         super().__init__(message)
+
+
+class PermissionDenied(ParleyError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class RateLimited(ParleyError):
+    """Too many requests for this key: RESOURCE_EXHAUSTED to gRPC, 429 to REST, with Retry-After."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    http_override = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (*super().trailing_metadata(), ("retry-after", str(self.retry_after)))
 
 
 class NotFound(ParleyError):

@@ -1,6 +1,6 @@
 """Server interceptors, one purpose each: authentication, and error-to-status mapping with the access log.
 
-Composed as `[StatusInterceptor(), AuthInterceptor(...)]`: the status interceptor is
+Composed as `[StatusInterceptor(), AuthInterceptor(guard)]`: the status interceptor is
 outermost, so it logs every outcome, refusals included.
 """
 
@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
 
-from services.common.errors import InvalidArgument, ParleyError, Unauthenticated
+from services.common.errors import InvalidArgument, ParleyError
+from services.common.guard import Guard
+from services.common.keys import current_key
 
 log = logging.getLogger("parley.rpc")
 
@@ -25,41 +26,15 @@ log = logging.getLogger("parley.rpc")
 # credential check (services/common/authz.py) is itself the judge of credentials.
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.", "/envoy.service.auth.v3.Authorization/")
 
-Authenticator = Callable[[Mapping[str, str]], bool]
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
 
-def api_key_authenticator(keys: Iterable[str], header: str = "x-api-key") -> Authenticator:
-    """Accepts a request whose `header` equals one of `keys`, compared in constant time."""
-    accepted = [k.encode() for k in keys if k]
-
-    def authenticate(metadata: Mapping[str, str]) -> bool:
-        presented = metadata.get(header, "").encode()
-        # Compare against every key so timing says nothing about which one matched.
-        matches = [hmac.compare_digest(presented, key) for key in accepted]
-        return bool(presented) and any(matches)
-
-    return authenticate
-
-
-def bearer_authenticator(tokens: Iterable[str]) -> Authenticator:
-    """Accepts `authorization: Bearer <token>` with one of `tokens`."""
-    check = api_key_authenticator(tokens, header="token")
-
-    def authenticate(metadata: Mapping[str, str]) -> bool:
-        scheme, _, token = metadata.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and check({"token": token.strip()})
-
-    return authenticate
-
-
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses an unauthenticated call with one prebuilt handler per method, before the
-    request message is even deserialized."""
+    """Refuses a call the Guard refuses (401, 403, 429) before its request message is even
+    deserialized, and names the caller's key for every log line of the call."""
 
-    def __init__(self, authenticate: Authenticator) -> None:
-        self._authenticate = authenticate
-        self._refusals: dict[str, grpc.RpcMethodHandler] = {}
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
 
     async def intercept_service(
         self, continuation: Continuation, details: grpc.HandlerCallDetails
@@ -68,18 +43,17 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or details.method.startswith(PUBLIC_PREFIXES):
             return handler
         metadata = {k: v for k, v in details.invocation_metadata if isinstance(v, str)}
-        if self._authenticate(metadata):
+        verdict = await self._guard.judge(details.method, metadata)
+        if verdict.principal:
+            current_key.set(verdict.principal.name + (f" client={verdict.client}" if verdict.client else ""))
+        if verdict.refusal is None:
             return handler
-        refusal = self._refusals.get(details.method)
-        if refusal is None:
-            refusal = self._refusals[details.method] = _refusal(handler)
-        return refusal
+        return _refusal(handler, verdict.refusal)
 
 
-def _refusal(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+def _refusal(handler: grpc.RpcMethodHandler, error: ParleyError) -> grpc.RpcMethodHandler:
     async def refuse(_request: Any, context: grpc.aio.ServicerContext) -> None:
-        error = Unauthenticated()
-        await context.abort(error.code, error.message)
+        await context.abort(error.code, error.message, trailing_metadata=error.trailing_metadata())
 
     async def refuse_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         await refuse(request, context)
@@ -184,7 +158,7 @@ class _Outcome:
             self._log(grpc.StatusCode.OK, level=logging.DEBUG)
         elif isinstance(error, ParleyError):
             self._log(error.code, error.message)
-            await self._context.abort(error.code, error.message)
+            await self._context.abort(error.code, error.message, trailing_metadata=error.trailing_metadata())
         elif isinstance(error, asyncio.CancelledError | GeneratorExit):
             # The client went away (or closed a stream early): a normal end, not a failure.
             self._log(grpc.StatusCode.CANCELLED, level=logging.INFO)

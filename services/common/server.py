@@ -16,7 +16,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common import authz
-from services.common.interceptors import Authenticator, AuthInterceptor, StatusInterceptor
+from services.common.guard import Guard
+from services.common.interceptors import AuthInterceptor, StatusInterceptor
+from services.common.keys import current_key
 
 log = logging.getLogger("parley.server")
 
@@ -33,7 +35,7 @@ class GrpcServer:
         *,
         service_names: Sequence[str],
         register: Registrar,
-        authenticate: Authenticator,
+        guard: Guard,
         max_message_bytes: int,
         max_concurrent_rpcs: int | None = None,
     ) -> None:
@@ -46,17 +48,17 @@ class GrpcServer:
             ("grpc.max_metadata_size", 16 * 1024),
             ("grpc.absolute_max_metadata_size", 16 * 1024),
         ]
-        interceptors = [StatusInterceptor(), AuthInterceptor(authenticate)]
+        interceptors = [StatusInterceptor(), AuthInterceptor(guard)]
         # Beyond max_concurrent_rpcs gRPC refuses a call before reading its message
         # (RESOURCE_EXHAUSTED; the gateway answers 503 with Retry-After): memory stays flat.
         self.server = grpc.aio.server(
             interceptors=interceptors, options=options, maximum_concurrent_rpcs=max_concurrent_rpcs)
         self._names = list(service_names)
-        self._watcher: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         register(self.server)
-        authz.register(self.server, authenticate)
+        authz.register(self.server, guard)
         reflection.enable_server_reflection(
             [*self._names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             self.server,
@@ -87,13 +89,17 @@ class GrpcServer:
                     for name in self._names:
                         await self.health.set(name, status)
 
-        self._watcher = asyncio.create_task(watch())
+        self.keep_running(watch())
+
+    def keep_running(self, work: Coroutine[Any, Any, None]) -> None:
+        """Background work that lives as long as the server (cancelled at stop)."""
+        self._background.append(asyncio.create_task(work))
 
     async def stop(self, grace: float) -> None:
         """Reports NOT_SERVING first so balancers drain, then lets in-flight RPCs finish."""
-        if self._watcher:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         log.info("stopped")
@@ -158,10 +164,27 @@ def freeze_startup_objects() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def install_key_field() -> None:
+    """Every log record names the key (never the key itself) of the request it belongs to,
+    as `key`; "-" outside a request. Idempotent."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "parley_key_field", False):
+        return
+
+    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made = make(*args, **kwargs)
+        made.key = current_key.get()
+        return made
+
+    record.parley_key_field = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(record)
+
+
 def configure_logging(level: str) -> None:
+    install_key_field()
     logging.basicConfig(
         level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s key=%(key)s %(message)s",
     )
     # httpx logs every request to Ollama at INFO: one line per record, and measurable CPU.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

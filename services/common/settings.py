@@ -20,3 +20,8 @@ class ServerSettings(BaseSettings):
     listen: str
     shutdown_grace_seconds: float = Field(5.0, ge=0)
     log_level: str = "INFO"
+    # A revoked key is refused within this many seconds on every replica.
+    key_cache_seconds: float = Field(2.0, ge=0, le=60)
+    # Requests per second per key, in bursts up to key_rate_burst; 0 for no limit.
+    key_rate_per_second: float = Field(1000.0, ge=0)
+    key_rate_burst: int = Field(2000, ge=1)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import logging
 import secrets
 
+import grpc
+
+from parley.admin.v1 import key_service_pb2 as admin_pb
+from parley.admin.v1 import key_service_pb2_grpc as admin_grpc
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
-from services.common.interceptors import api_key_authenticator
+from services.common.guard import Guard
+from services.common.keys import INGEST_FORMS, KeyStore, bootstrap_keys
+from services.common.ratelimit import RateLimiter
 from services.common.server import (
     GrpcServer,
     Running,
@@ -17,6 +23,7 @@ from services.common.server import (
     serve_until_signal,
     start_or_close,
 )
+from services.ingest.admin import KeyServicer
 from services.ingest.migrate import connect_with_retry, migrate
 from services.ingest.paging import Pager
 from services.ingest.servicer import ConversationServicer
@@ -26,6 +33,17 @@ from services.ingest.storage import Storage
 log = logging.getLogger("parley.ingest")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConversationService"].full_name
+ADMIN_NAME = admin_pb.DESCRIPTOR.services_by_name["KeyService"].full_name
+
+# The scope each method needs; KeyService's methods need "admin" (the Guard's fallback).
+SCOPES = {
+    f"/{SERVICE_NAME}/CreateConversations": "conversations:write",
+    f"/{SERVICE_NAME}/GetConversation": "conversations:read",
+    f"/{SERVICE_NAME}/ListConversations": "conversations:read",
+    f"/{SERVICE_NAME}/DeleteConversation": "conversations:delete",
+}
+# INGEST_API_KEYS keep doing all they did before keys had scopes, and can manage keys.
+BOOTSTRAP_SCOPES = ("conversations:write", "conversations:read", "conversations:delete", "admin")
 
 
 def page_token_secret(settings: IngestSettings) -> bytes:
@@ -51,15 +69,23 @@ async def start(settings: IngestSettings) -> Running:
         acquire_seconds=settings.pool_acquire_timeout_seconds,
     )
     servicer = ConversationServicer(storage, settings.max_entities, Pager(page_token_secret(settings)))
+    keys = KeyStore(bootstrap_keys(settings.api_key_list, "bootstrap-ingest", BOOTSTRAP_SCOPES), storage.pool,
+                    settings.key_cache_seconds, settings.pool_acquire_timeout_seconds)
+
+    def register(server: grpc.aio.Server) -> None:
+        pb_grpc.add_ConversationServiceServicer_to_server(servicer, server)
+        admin_grpc.add_KeyServiceServicer_to_server(KeyServicer(storage), server)
+
     server = GrpcServer(
-        service_names=[SERVICE_NAME],
-        register=lambda s: pb_grpc.add_ConversationServiceServicer_to_server(servicer, s),
-        authenticate=api_key_authenticator(settings.api_key_list),
+        service_names=[SERVICE_NAME, ADMIN_NAME],
+        register=register,
+        guard=Guard(keys, SCOPES, RateLimiter(settings.key_rate_per_second, settings.key_rate_burst), INGEST_FORMS),
         max_message_bytes=settings.max_request_bytes,
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     running = await start_or_close(server, settings.listen, [storage.close])
     server.watch_readiness(storage.ping, settings.readiness_interval_seconds)
+    server.keep_running(keys.keep_recording())
     return running
 
 

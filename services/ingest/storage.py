@@ -99,17 +99,21 @@ class Storage:
     async def ping(self) -> bool:
         """Whether the database answers now (readiness)."""
         try:
-            async with self._connection() as conn:
+            async with self.connection() as conn:
                 await conn.fetchval("SELECT 1", timeout=self._acquire_seconds)
             return True
         except Unavailable:
             return False
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
     async def close(self) -> None:
         await self._pool.close()
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         try:
             async with self._pool.acquire(timeout=self._acquire_seconds) as conn:
                 yield conn
@@ -123,7 +127,7 @@ class Storage:
 
     async def create(self, batch: Batch) -> Created:
         """Stores the batch atomically; replays keep their ids, a conflict stores nothing."""
-        async with self._connection() as conn:
+        async with self.connection() as conn:
             if len(batch.entities) == 1:
                 # One statement is atomic by itself, and with one row a conflict
                 # means nothing was inserted: no BEGIN/COMMIT round trips needed.
@@ -133,7 +137,7 @@ class Storage:
 
     async def get(self, summary_id: str) -> Summary | None:
         """The summary, with its children (oldest first) when it is a Conversation."""
-        async with self._connection() as conn:
+        async with self.connection() as conn:
             row = await conn.fetchrow(f"{_SELECT} WHERE summary_id = $1", summary_id)
             if row is None:
                 return None
@@ -153,7 +157,7 @@ class Storage:
         args.append(query.page_size + 1)  # one extra row tells whether another page follows
         sql = (f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''}"
                f" ORDER BY date_created DESC, id DESC LIMIT ${len(args)}")
-        async with self._connection() as conn:
+        async with self.connection() as conn:
             summaries = await _with_insights(conn, await conn.fetch(sql, *args))
         if len(summaries) <= query.page_size:
             return Page(summaries, None)
@@ -162,7 +166,7 @@ class Storage:
 
     async def delete(self, summary_id: str) -> int:
         """Deletes the summary and its children in one statement; returns how many rows went."""
-        async with self._connection() as conn:
+        async with self.connection() as conn:
             return int(
                 await conn.fetchval(
                     "WITH gone AS (DELETE FROM summaries WHERE summary_id = $1 OR conversation_id = $1"

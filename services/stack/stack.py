@@ -121,9 +121,8 @@ class Stack:
             await asyncio.to_thread(self.gateway.start)
 
     def _child(self, definition: ServiceDef) -> _Child:
-        values: dict[str, Any] = {}
-        if definition.name == "ingest":
-            values["database_url"] = self.database_url
+        # Ingest stores summaries there; both read API keys from it.
+        values: dict[str, Any] = {"database_url": self.database_url}
         values.update(self.overrides.get(definition.name, {}))
         settings = definition.settings(**values)
         if not self.in_process and settings.listen.endswith(":0"):

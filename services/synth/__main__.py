@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
+
 from parley.synth.v1 import synth_service_pb2 as pb
 from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
-from services.common.interceptors import bearer_authenticator
+from services.common.guard import Guard
+from services.common.keys import SYNTH_FORMS, KeyStore, bootstrap_keys
+from services.common.ratelimit import RateLimiter
 from services.common.server import (
+    Closer,
     GrpcServer,
     Running,
     configure_logging,
@@ -25,6 +30,17 @@ from services.synth.settings import SynthSettings
 log = logging.getLogger("parley.synth")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SyntheticDataService"].full_name
+SCOPES = {f"/{SERVICE_NAME}/GenerateSyntheticData": "synth:generate",
+          f"/{SERVICE_NAME}/StreamSyntheticData": "synth:generate"}
+
+
+async def key_store(settings: SynthSettings) -> tuple[KeyStore, list[Closer]]:
+    """SYNTH_API_TOKENS, and the keys in PostgreSQL when DATABASE_URL is set."""
+    pool = None
+    if settings.database_url:
+        pool = await asyncpg.create_pool(settings.database_url, min_size=0, max_size=2, timeout=5)
+    bootstrap = bootstrap_keys(settings.api_token_list, "bootstrap-synth", ("synth:generate",))
+    return KeyStore(bootstrap, pool, settings.key_cache_seconds), [pool.close] if pool else []
 
 
 async def start(settings: SynthSettings) -> Running:
@@ -32,14 +48,16 @@ async def start(settings: SynthSettings) -> Running:
     providers: list[Provider] = [OllamaProvider(settings.ollama_host, settings.call_timeout_seconds)]
     engine = Engine({p.name: p for p in providers}, settings.ollama_concurrency)
     servicer = SyntheticDataServicer(engine, settings)
+    keys, closers = await key_store(settings)
     server = GrpcServer(
         service_names=[SERVICE_NAME],
         register=lambda s: pb_grpc.add_SyntheticDataServiceServicer_to_server(servicer, s),
-        authenticate=bearer_authenticator(settings.api_token_list),
+        guard=Guard(keys, SCOPES, RateLimiter(settings.key_rate_per_second, settings.key_rate_burst), SYNTH_FORMS),
         max_message_bytes=settings.max_request_bytes,
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    running = await start_or_close(server, settings.listen, [p.close for p in providers])
+    running = await start_or_close(server, settings.listen, [*(p.close for p in providers), *closers])
+    server.keep_running(keys.keep_recording())
     log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),
              settings.ollama_concurrency)
     return running

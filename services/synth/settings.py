@@ -13,8 +13,10 @@ class SynthSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="SYNTH_", extra="ignore", populate_by_name=True)
 
     listen: str = f"127.0.0.1:{ports.SYNTH}"
-    # Comma-separated accepted Bearer tokens. Never logged.
+    # Comma-separated accepted Bearer tokens (bootstrap keys with the synth:generate scope). Never logged.
     api_tokens: str = Field("", repr=False)
+    # Where the API keys live (the same database as ingest). Empty: only SYNTH_API_TOKENS work.
+    database_url: str = Field("", repr=False, validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     ollama_host: str = Field(
         "http://127.0.0.1:11434", validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host")
     )

@@ -12,9 +12,19 @@ import grpc
 import pytest
 
 from services.common.errors import NotFound
-from services.common.interceptors import AuthInterceptor, StatusInterceptor, api_key_authenticator
+from services.common.guard import Guard
+from services.common.interceptors import AuthInterceptor, StatusInterceptor
+from services.common.keys import INGEST_FORMS, KeyStore, Principal
+from services.common.ratelimit import RateLimiter
 
 KEY = (("x-api-key", "k"),)
+
+
+def guard() -> Guard:
+    """Key "k" may call everything on test.Small."""
+    keys = KeyStore([("k", Principal("tester", frozenset({"all"})))], None)
+    scopes = {f"/test.Small/{m}": "all" for m in ("Echo", "Missing", "Broken", "Endless")}
+    return Guard(keys, scopes, RateLimiter(0, 1), INGEST_FORMS)
 
 
 @dataclass
@@ -71,7 +81,7 @@ async def serve() -> AsyncIterator[Any]:
 
 
 async def test_auth_refuses_before_the_request_is_parsed(serve: Any) -> None:
-    channel, calls = await serve([AuthInterceptor(api_key_authenticator(["k"]))])
+    channel, calls = await serve([AuthInterceptor(guard())])
     echo = channel.unary_unary("/test.Small/Echo")
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await echo(b"hi", metadata=(("x-api-key", "wrong"),))
@@ -121,7 +131,7 @@ async def test_a_stream_closed_early_by_the_client_is_a_normal_end(
 async def test_composed_the_refusal_is_logged_once_with_its_code(
     serve: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    channel, _ = await serve([StatusInterceptor(), AuthInterceptor(api_key_authenticator(["k"]))])
+    channel, _ = await serve([StatusInterceptor(), AuthInterceptor(guard())])
     caplog.set_level(logging.INFO, logger="parley.rpc")
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await channel.unary_unary("/test.Small/Missing")(b"", metadata=())

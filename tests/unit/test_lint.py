@@ -21,7 +21,7 @@ def test_buf_lint_is_clean() -> None:
 
 
 def test_ruff_is_clean() -> None:
-    result = run(sys.executable, "-m", "ruff", "check", "services", "tests", "testkit", "gateway", "bench")
+    result = run(sys.executable, "-m", "ruff", "check", "services", "tests", "testkit", "gateway", "bench", "parley")
     assert result.returncode == 0, result.stdout
 
 
