@@ -79,7 +79,9 @@ async def run(workdir: Path) -> None:
     fake_port = free_port()
     fake = start_fake_ollama(fake_port)
     fake_url = f"http://127.0.0.1:{fake_port}"
-    settings = StackSettings(data_dir=workdir, pg_port=free_port(), gateway_port=0, gateway_admin_port=0)
+    # The load comes from one address: no per-source limit at the gateway either.
+    settings = StackSettings(data_dir=workdir, pg_port=free_port(), gateway_port=0, gateway_admin_port=0,
+                             gateway_source_rate_per_second=1_000_000_000, gateway_source_burst=1_000_000_000)
     # No per-key rate limit: one key drives the whole load here.
     overrides: dict[str, dict[str, object]] = {
         "ingest": {"api_keys": API_KEY, "listen": "127.0.0.1:0", "key_rate_per_second": 0},

@@ -54,6 +54,9 @@ local function reworded(message)
     local field = path == "" and "The request body" or camel(path)
     return field .. " must be " .. expected .. " (got " .. value .. ")"
   end
+  if message == "local_rate_limited" then
+    return "Too many requests from this address; retry shortly"
+  end
   if message:find("Root element must be a message", 1, true) then
     return "The request body must be a JSON object"
   end

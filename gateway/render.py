@@ -21,6 +21,7 @@ GENERATED = "# GENERATED from gateway/envoy.yaml.tmpl by gateway/render.py (make
 
 # Bounds on clients; the stack's settings (GATEWAY_*) override them locally.
 LIMITS = {"max_connections": "1024", "headers_timeout": "10", "request_timeout": "60",
+          "source_rate": "1000", "source_burst": "2000", "trusted_hops": "0",
           # Under the gateway container's 256 MiB memory limit in Kubernetes.
           "max_heap_bytes": str(200 * 1024 * 1024)}
 

@@ -28,6 +28,9 @@ class StackSettings(BaseSettings):
     gateway_headers_timeout_seconds: float = Field(10.0, gt=0, le=600)
     gateway_request_timeout_seconds: float = Field(60.0, gt=0, le=3600)
     gateway_max_heap_mb: int = Field(256, ge=64, le=1_000_000)
+    # Requests per second per client address, in bursts up to gateway_source_burst.
+    gateway_source_rate_per_second: int = Field(1000, ge=1, le=1_000_000_000)
+    gateway_source_burst: int = Field(2000, ge=1, le=1_000_000_000)
     data_dir: Path = Field(ROOT / ".data", validation_alias="PARLEY_DATA_DIR")
     pg_port: int = Field(ports.LOCAL_POSTGRES, ge=0, le=65535, validation_alias="PARLEY_PG_PORT")
     # Set: use that PostgreSQL and start none.
@@ -39,7 +42,9 @@ def gateway_limits(settings: StackSettings) -> dict[str, str]:
     return {"max_connections": str(settings.gateway_max_connections),
             "headers_timeout": f"{settings.gateway_headers_timeout_seconds:g}",
             "request_timeout": f"{settings.gateway_request_timeout_seconds:g}",
-            "max_heap_bytes": str(settings.gateway_max_heap_mb * 1024 * 1024)}
+            "max_heap_bytes": str(settings.gateway_max_heap_mb * 1024 * 1024),
+            "source_rate": str(settings.gateway_source_rate_per_second),
+            "source_burst": str(settings.gateway_source_burst)}
 
 
 def settings_env(settings: BaseSettings) -> dict[str, str]:

@@ -16,13 +16,15 @@ from services.stack.stack import Stack
 from tests.conftest import API_KEY, ingest_overrides, scratch_dir
 
 MAX_CONNECTIONS = 8
+SOURCE_BURST = 4
 
 
 @pytest.fixture(scope="module")
 async def bounded(database: str) -> AsyncIterator[Stack]:
     settings = StackSettings(data_dir=scratch_dir("parley-bounds-"), database_url=database, gateway_port=0,
                              gateway_admin_port=0, gateway_headers_timeout_seconds=1,
-                             gateway_max_connections=MAX_CONNECTIONS)
+                             gateway_max_connections=MAX_CONNECTIONS,
+                             gateway_source_rate_per_second=1, gateway_source_burst=SOURCE_BURST)
     stack = Stack(settings, overrides={"ingest": ingest_overrides()}, services=("ingest",), in_process=True)
     await stack.start()
     yield stack
@@ -80,3 +82,16 @@ async def test_connections_beyond_the_limit_are_refused_and_service_goes_on(boun
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
         response = await http.get("/api/conversations", headers={"x-api-key": API_KEY})
     assert response.status_code == 200
+
+
+async def test_a_flood_from_one_address_is_slowed_at_the_gateway(bounded: Stack) -> None:
+    assert bounded.gateway is not None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{bounded.gateway.port}") as http:
+        await asyncio.sleep(SOURCE_BURST)  # the other tests' requests have been paid back
+        wrong = [await http.get("/api/conversations", headers={"x-api-key": f"wrong-{i}"})
+                 for i in range(SOURCE_BURST + 3)]
+    statuses = [r.status_code for r in wrong]
+    assert statuses[-3:] == [429, 429, 429] and set(statuses[:-3]) <= {401, 429}, statuses
+    for reply in wrong[-3:]:
+        assert reply.json() == {"error": "Too many requests from this address; retry shortly"}
+        assert reply.headers["retry-after"] == "1"
