@@ -47,7 +47,7 @@ def scratch_dir(prefix: str) -> Path:
 def ingest_overrides(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "api_keys": f"{API_KEY},{OTHER_KEY}", "listen": "127.0.0.1:0",
-        "db_startup_timeout_seconds": 5, "query_timeout_seconds": 5,
+        "db_startup_timeout_seconds": 5, "query_timeout_seconds": 5, "key_usage_flush_seconds": 0.2,
     }
     return {**values, **overrides}
 

@@ -25,3 +25,5 @@ class ServerSettings(BaseSettings):
     # Requests per second per key, in bursts up to key_rate_burst; 0 for no limit.
     key_rate_per_second: float = Field(1000.0, ge=0)
     key_rate_burst: int = Field(2000, ge=1)
+    # How often the keys used since the last time get their last_used_at written.
+    key_usage_flush_seconds: float = Field(30.0, gt=0, le=3600)

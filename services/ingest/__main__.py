@@ -85,7 +85,7 @@ async def start(settings: IngestSettings) -> Running:
     )
     running = await start_or_close(server, settings.listen, [storage.close])
     server.watch_readiness(storage.ping, settings.readiness_interval_seconds)
-    server.keep_running(keys.keep_recording())
+    server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
     return running
 
 

@@ -57,7 +57,7 @@ async def start(settings: SynthSettings) -> Running:
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     running = await start_or_close(server, settings.listen, [*(p.close for p in providers), *closers])
-    server.keep_running(keys.keep_recording())
+    server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
     log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),
              settings.ollama_concurrency)
     return running

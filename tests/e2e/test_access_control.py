@@ -16,6 +16,8 @@ import grpc
 import httpx
 import pytest
 
+from parley.admin.v1 import key_service_pb2 as admin_pb
+from parley.admin.v1 import key_service_pb2_grpc as admin_grpc
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from services.common.server import install_key_field
@@ -79,16 +81,46 @@ async def test_synth_needs_its_scope(http: httpx.AsyncClient, db: asyncpg.Connec
     assert allowed.status_code == 200, allowed.text
 
 
-async def test_scopes_over_native_grpc(gateway_channel: grpc.aio.Channel, http: httpx.AsyncClient,
-                                       db: asyncpg.Connection) -> None:
-    key = await create_key(http, "grpc-reader", "conversations:read")
-    stub = pb_grpc.ConversationServiceStub(gateway_channel)
-    listed = await stub.ListConversations(pb.ListConversationsRequest(), metadata=(("x-api-key", key),))
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await stub.DeleteConversation(pb.DeleteConversationRequest(summary_id="x"), metadata=(("x-api-key", key),))
-    assert list(listed.conversations) == []
-    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert refused.value.details() == "This key lacks the scope conversations:delete"
+@pytest.mark.parametrize("scope", ["conversations:write", "conversations:read", "conversations:delete", "admin"])
+async def test_each_scope_over_native_grpc(gateway_channel: grpc.aio.Channel, http: httpx.AsyncClient,
+                                           db: asyncpg.Connection, scope: str) -> None:
+    key = await create_key(http, f"grpc-{scope.replace(':', '-')}", scope)
+    metadata = (("x-api-key", key),)
+    conversations = pb_grpc.ConversationServiceStub(gateway_channel)
+    admin = admin_grpc.KeyServiceStub(gateway_channel)
+    rpcs = {
+        "conversations:write": conversations.CreateConversations(pb.CreateConversationsRequest(entities=[
+            pb.ConversationEntity(summary_type="Conversation", media_type="Call", language="en", summary_id="g-1",
+                                  source_id="s", summary="s", generated=True, date_created="2025-01-01T00:00:00Z")]),
+            metadata=metadata),
+        "conversations:read": conversations.ListConversations(pb.ListConversationsRequest(), metadata=metadata),
+        "conversations:delete": conversations.DeleteConversation(pb.DeleteConversationRequest(summary_id="x"),
+                                                                 metadata=metadata),
+        "admin": admin.ListKeys(admin_pb.ListKeysRequest(), metadata=metadata),
+    }
+    for needed, call in rpcs.items():
+        try:
+            await call
+            code = grpc.StatusCode.OK
+        except grpc.aio.AioRpcError as exc:
+            code, details = exc.code(), exc.details()
+        if needed == scope:
+            assert code in (grpc.StatusCode.OK, grpc.StatusCode.NOT_FOUND)
+        else:
+            assert (code, details) == (grpc.StatusCode.PERMISSION_DENIED, f"This key lacks the scope {needed}")
+
+
+async def test_last_use_is_recorded(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    key = await create_key(http, "used", "conversations:read")
+    before = (await http.get("/api/keys", headers=ADMIN)).json()["keys"][0]
+    await http.get("/api/conversations", headers={"x-api-key": key})
+
+    async def recorded() -> bool:
+        listed = (await http.get("/api/keys", headers=ADMIN)).json()["keys"]
+        return bool([k for k in listed if k["name"] == "used" and k["lastUsedTime"]])
+
+    assert before["lastUsedTime"] == ""
+    assert await eventually(recorded)
 
 
 async def test_revoke_and_rotate_without_a_restart(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
