@@ -20,6 +20,7 @@ import asyncpg
 import grpc
 import uvloop
 
+from bench.flood import flood_rows
 from bench.load import Result, asyncpg_worker, drive, grpc_worker, rest_worker
 from bench.synth import SLOTS, synth_rows
 from services.ingest.settings import default_pool_size
@@ -98,6 +99,11 @@ async def run(workdir: Path) -> None:
         print("\n".join(lines))
         lines = await synth_rows(stack.gateway.port, fake_url, API_KEY)
         print("\nSynth, the spec's request through the gateway, fake Ollama in its own process\n")
+        print("\n".join(lines))
+        ingest = next(c for c in stack.children if c.definition.name == "ingest")
+        assert ingest.process is not None
+        lines = await flood_rows(stack.gateway.port, stack.gateway.pid, ingest.process.pid, API_KEY)
+        print("\nMemory under a flood (peak resident memory, before -> after)\n")
         print("\n".join(lines))
     finally:
         await stack.stop()

@@ -77,15 +77,24 @@ class RestClient:
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def post(self, body: bytes) -> bool:
+        """True for a 200; any other answer or a closed connection counts as an error."""
         if self._conn is None:
             self._conn = await asyncio.open_connection("127.0.0.1", self._port)
         reader, writer = self._conn
-        writer.write(
-            f"{self._head}content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        await reader.readexactly(length)
+        try:
+            writer.write(
+                f"{self._head}content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError):
+            writer.close()
+            self._conn = None
+            return False
+        if b"connection: close" in head.lower():
+            writer.close()
+            self._conn = None
         return head.startswith(b"HTTP/1.1 200")
 
 

@@ -95,6 +95,11 @@ class Gateway:
         self.port, self.probes_port = ports["parley"], ports["probes"]
         return True
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the gateway is not started"
+        return self._process.pid
+
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

@@ -55,7 +55,7 @@ local function reworded(message)
     return field .. " must be " .. expected .. " (got " .. value .. ")"
   end
   if message == "local_rate_limited" then
-    return "Too many requests from this address; retry shortly"
+    return "Too many requests (from this address, or with large bodies); retry shortly"
   end
   if message:find("Root element must be a message", 1, true) then
     return "The request body must be a JSON object"

@@ -21,7 +21,7 @@ GENERATED = "# GENERATED from gateway/envoy.yaml.tmpl by gateway/render.py (make
 
 # Bounds on clients; the stack's settings (GATEWAY_*) override them locally.
 LIMITS = {"max_connections": "1024", "headers_timeout": "10", "request_timeout": "60",
-          "source_rate": "1000", "source_burst": "2000", "trusted_hops": "0",
+          "source_rate": "1000", "source_burst": "2000", "trusted_hops": "0", "large_body_rate": "32",
           # Under the gateway container's 256 MiB memory limit in Kubernetes.
           "max_heap_bytes": str(200 * 1024 * 1024)}
 
@@ -82,6 +82,8 @@ def _checks(on: str | None) -> str:
 
 # REST bodies up to this size go to the service unchecked by the gateway (see the template).
 CHECK_ABOVE_BYTES = 64 * 1024
+# Bodies over this size are admitted at GATEWAY_LARGE_BODY_RATE_PER_SECOND, from all sources.
+LARGE_BODY_BYTES = 256 * 1024
 
 
 def _check(cluster: str) -> str:
@@ -104,6 +106,7 @@ CHECKS = {
     "native_grpc": _checks(None)[:-1] + ", " + _NO_BUFFER + "}",
     "check_ingest": _check("ingest"), "check_synth": _check("synth"),
     "check_above_bytes": str(CHECK_ABOVE_BYTES),
+    "over_large_body_bytes": greater_than(LARGE_BODY_BYTES),
 }
 
 

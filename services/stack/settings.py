@@ -31,6 +31,8 @@ class StackSettings(BaseSettings):
     # Requests per second per client address, in bursts up to gateway_source_burst.
     gateway_source_rate_per_second: int = Field(1000, ge=1, le=1_000_000_000)
     gateway_source_burst: int = Field(2000, ge=1, le=1_000_000_000)
+    # Requests with bodies over 256 KiB per second, from all sources together.
+    gateway_large_body_rate_per_second: int = Field(32, ge=1, le=1_000_000)
     data_dir: Path = Field(ROOT / ".data", validation_alias="PARLEY_DATA_DIR")
     pg_port: int = Field(ports.LOCAL_POSTGRES, ge=0, le=65535, validation_alias="PARLEY_PG_PORT")
     # Set: use that PostgreSQL and start none.
@@ -44,7 +46,8 @@ def gateway_limits(settings: StackSettings) -> dict[str, str]:
             "request_timeout": f"{settings.gateway_request_timeout_seconds:g}",
             "max_heap_bytes": str(settings.gateway_max_heap_mb * 1024 * 1024),
             "source_rate": str(settings.gateway_source_rate_per_second),
-            "source_burst": str(settings.gateway_source_burst)}
+            "source_burst": str(settings.gateway_source_burst),
+            "large_body_rate": str(settings.gateway_large_body_rate_per_second)}
 
 
 def settings_env(settings: BaseSettings) -> dict[str, str]:
