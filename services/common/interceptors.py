@@ -29,6 +29,11 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.", "/envoy.servi
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
 
+def _guarded(handler: grpc.RpcMethodHandler | None, details: grpc.HandlerCallDetails) -> bool:
+    """Whether the interceptors act on this call: a known method that is not public."""
+    return handler is not None and not details.method.startswith(PUBLIC_PREFIXES)
+
+
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Refuses a call the Guard refuses (401, 403, 429) before its request message is even
     deserialized, and names the caller's key for every log line of the call."""
@@ -40,7 +45,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self, continuation: Continuation, details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or details.method.startswith(PUBLIC_PREFIXES):
+        if not _guarded(handler, details):
             return handler
         metadata = {k: v for k, v in details.invocation_metadata if isinstance(v, str)}
         verdict = await self._guard.judge(details.method, metadata)
@@ -82,7 +87,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         self, continuation: Continuation, details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or details.method.startswith(PUBLIC_PREFIXES):
+        if not _guarded(handler, details):
             return handler
         key = (details.method, handler)
         wrapped = self._wrapped.get(key)
