@@ -57,8 +57,9 @@ class Gateway:
         config.write_text(render(self._values))
         Path(self._values["admin_pipe"]).unlink(missing_ok=True)
         self._process = subprocess.Popen(
+            # Access log lines reach the file within a second, not Envoy's default ten.
             [envoy_binary(), "-c", str(config), "--log-level", "warn", "--concurrency", str(self._workers),
-             "--disable-hot-restart"],
+             "--disable-hot-restart", "--file-flush-interval-msec", "1000"],
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout

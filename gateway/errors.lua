@@ -109,6 +109,8 @@ function envoy_on_response(handle)
   headers:replace(":status", tostring(http_status))
   headers:replace("content-type", "application/json")
   headers:remove("grpc-message")
-  headers:remove("grpc-status")
+  -- The service's code stays on the response (the transcoder has taken it off), so the
+  -- access log's grpc= field names it rather than guessing from the HTTP status.
+  headers:replace("grpc-status", code)
   body:setBytes('{"error": "' .. message .. '"}')
 end

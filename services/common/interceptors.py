@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from google.protobuf.message import DecodeError
 
 from services.common.errors import InvalidArgument, ParleyError
 from services.common.guard import Guard
-from services.common.keys import current_key
+from services.common.keys import current_key, current_request
 
 log = logging.getLogger("parley.rpc")
 
@@ -27,6 +28,14 @@ log = logging.getLogger("parley.rpc")
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.", "/envoy.service.auth.v3.Authorization/")
 
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
+
+
+def _request_id(details: grpc.HandlerCallDetails) -> str:
+    """The gateway's x-request-id (bounded, printable), or a new one for a call straight to this port."""
+    for name, value in details.invocation_metadata:
+        if name == "x-request-id" and isinstance(value, str) and value.isprintable() and len(value) <= 64:
+            return value
+    return uuid.uuid4().hex
 
 
 def _guarded(handler: grpc.RpcMethodHandler | None, details: grpc.HandlerCallDetails) -> bool:
@@ -89,6 +98,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if not _guarded(handler, details):
             return handler
+        current_request.set(_request_id(details))
         key = (details.method, handler)
         wrapped = self._wrapped.get(key)
         if wrapped is None:

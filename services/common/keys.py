@@ -31,6 +31,8 @@ KEY_PREFIX = "pk_"
 
 # The key name of the request being served, for every log line it causes (never the key).
 current_key: contextvars.ContextVar[str] = contextvars.ContextVar("current_key", default="-")
+# The gateway's x-request-id of the request being served (one of our own for direct gRPC).
+current_request: contextvars.ContextVar[str] = contextvars.ContextVar("current_request", default="-")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from services.common import authz
 from services.common.guard import Guard
 from services.common.interceptors import AuthInterceptor, StatusInterceptor
-from services.common.keys import current_key
+from services.common.keys import current_key, current_request
 
 log = logging.getLogger("parley.server")
 
@@ -165,8 +165,8 @@ def freeze_startup_objects() -> None:
 
 
 def install_key_field() -> None:
-    """Every log record names the key (never the key itself) of the request it belongs to,
-    as `key`; "-" outside a request. Idempotent."""
+    """Every log record names the request it belongs to (`request`, the gateway's
+    x-request-id) and its key (`key`, never the key itself); "-" outside a request. Idempotent."""
     make = logging.getLogRecordFactory()
     if getattr(make, "parley_key_field", False):
         return
@@ -174,6 +174,7 @@ def install_key_field() -> None:
     def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         made = make(*args, **kwargs)
         made.key = current_key.get()
+        made.request = current_request.get()
         return made
 
     record.parley_key_field = True  # type: ignore[attr-defined]
@@ -184,7 +185,7 @@ def configure_logging(level: str) -> None:
     install_key_field()
     logging.basicConfig(
         level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s key=%(key)s %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s request=%(request)s key=%(key)s %(message)s",
     )
     # httpx logs every request to Ollama at INFO: one line per record, and measurable CPU.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -158,10 +158,8 @@ class Stack:
 
     def _gateway(self) -> Gateway:
         ports = {c.definition.name: c.port for c in self.children}
-        log_file: IO[str] | None = None
-        if not self.in_process:
-            self.logs.mkdir(parents=True, exist_ok=True)
-            log_file = open(self.logs / "gateway.log", "a")  # noqa: SIM115 (closed by Gateway.stop)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log_file: IO[str] = open(self.logs / "gateway.log", "a")  # noqa: SIM115 (closed by Gateway.stop)
         return Gateway(
             self.settings.data_dir / "gateway",
             # A service left out of the stack gets a port nobody listens on: its routes answer 503.
