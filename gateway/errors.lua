@@ -54,6 +54,10 @@ local function reworded(message)
     local field = path == "" and "The request body" or camel(path)
     return field .. " must be " .. expected .. " (got " .. value .. ")"
   end
+  local unknown = message:match('^Could not find field \\"(.-)\\" in the type')
+  if unknown then
+    return "Unknown query parameter '" .. unknown .. "'"
+  end
   if message == "local_rate_limited" then
     return "Too many requests (from this address, or with large bodies); retry shortly"
   end

@@ -51,6 +51,8 @@ class Pager:
         _check_equal(equal)
         if page_size < 0:
             raise InvalidArgument("pageSize must not be negative")
+        if page_size > MAX_PAGE_SIZE:
+            raise InvalidArgument(f"pageSize must be at most {MAX_PAGE_SIZE}")
         filters = Filters(
             **equal,
             date_from=_bound("dateCreatedFrom", date_from),
@@ -59,7 +61,7 @@ class Pager:
         fingerprint = _fingerprint(equal, date_from, date_to)
         query = ListQuery(
             filters=filters,
-            page_size=min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+            page_size=page_size or DEFAULT_PAGE_SIZE,
             after=self._decode(token, fingerprint) if token else None,
         )
         return ListRequest(query, fingerprint)

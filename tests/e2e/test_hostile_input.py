@@ -63,6 +63,8 @@ async def test_bad_values_in_a_body(http: httpx.AsyncClient, db: asyncpg.Connect
     ({"dateCreatedFrom": "9999-12-31T23:59:59-14:00"}, "dateCreatedFrom must be from 1900"),
     ({"dateCreatedTo": "0001-01-01T00:00:00Z"}, "dateCreatedTo must be from 1900"),
     ({"agentId": "a" * 256}, "agentId must be at most 255 characters"),
+    ({"pageSize": "501"}, "pageSize must be at most 500"),
+    ({"q": "refund"}, "Unknown query parameter 'q'"),
 ])
 async def test_bad_values_in_a_query(http: httpx.AsyncClient, params: dict[str, str], expected: str) -> None:
     assert_client_error(await http.get("/api/conversations", params=params, headers=HEADERS), 400, expected)

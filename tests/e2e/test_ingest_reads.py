@@ -71,7 +71,10 @@ async def test_list_filters(http: httpx.AsyncClient, db: asyncpg.Connection) -> 
     assert await ids(sourceId="ivr") == ["va-1"]
     assert await ids(conversationId="c-2") == ["va-1"]
     assert await ids(dateCreatedFrom="2025-02-01T00:00:00Z", dateCreatedTo="2025-04-01T00:00:00Z") == ["a-1", "c-2"]
-    assert await ids(summaryType="Agent", unknownParameter="ignored") == ["a-1"]
+    assert await ids(summaryType="Agent") == ["a-1"]
+    unknown = await http.get("/api/conversations", params={"summaryType": "Agent", "unknownParameter": "x"},
+                             headers=HEADERS)
+    assert (unknown.status_code, unknown.json()) == (400, {"error": "Unknown query parameter 'unknownParameter'"})
 
 
 async def test_list_rejects_bad_arguments(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
