@@ -52,6 +52,9 @@ class Gateway:
 
     def start(self, timeout: float = 30.0) -> int:
         """Starts Envoy, waits until it is ready, and returns the port it listens on."""
+        for setting, port in (("GATEWAY_PORT", self._values["listen_port"]),
+                              ("GATEWAY_ADMIN_PORT", self._values["admin_port"])):
+            _check_free(self._values["listen_address"], int(port), setting)
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "envoy.yaml"
         config.write_text(render(self._values))
@@ -114,6 +117,17 @@ class Gateway:
                 self._process.wait()
         if self._log:
             self._log.close()
+
+
+def _check_free(address: str, port: int, setting: str) -> None:
+    """Says which port is taken, instead of Envoy exiting with "see its log"."""
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((address, port))
+        except OSError:
+            raise RuntimeError(f"port {port} ({setting}) is in use: stop what uses it or set {setting}") from None
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):

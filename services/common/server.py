@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -19,6 +18,7 @@ from services.common import authz
 from services.common.guard import Guard
 from services.common.interceptors import AuthInterceptor, StatusInterceptor
 from services.common.keys import current_key, current_request
+from services.common.startup import StartupError
 
 log = logging.getLogger("parley.server")
 
@@ -64,9 +64,14 @@ class GrpcServer:
             self.server,
         )
 
-    async def start(self, address: str) -> int:
+    async def start(self, address: str, setting: str = "listen address") -> int:
         """Binds `address` (port 0 picks a free one), starts serving, returns the port."""
-        port = self.server.add_insecure_port(address)
+        try:
+            port = self.server.add_insecure_port(address)
+        except RuntimeError:
+            raise StartupError(
+                f"cannot listen on {address} ({setting}): the port is in use or the address is not this "
+                "machine's; stop what uses it or set another") from None
         await self.server.start()
         for name in ["", *self._names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -122,10 +127,11 @@ class Running:
             await close()
 
 
-async def start_or_close(server: GrpcServer, address: str, closers: list[Closer]) -> Running:
+async def start_or_close(server: GrpcServer, address: str, closers: list[Closer],
+                         setting: str = "listen address") -> Running:
     """Starts `server`; if it cannot start (a busy port), releases `closers` before raising."""
     try:
-        port = await server.start(address)
+        port = await server.start(address, setting)
     except BaseException:
         for close in closers:
             await close()
@@ -147,12 +153,6 @@ async def wait_for_signal() -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("signal received, shutting down")
-
-
-def run_service(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Runs a service's main on uvloop: asyncpg's own benchmarks are built on it, and
-    here it carried single-entity ingest from about 1,450 to about 1,650 requests/s."""
-    uvloop.run(main())
 
 
 def freeze_startup_objects() -> None:

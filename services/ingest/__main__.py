@@ -19,10 +19,10 @@ from services.common.server import (
     Running,
     configure_logging,
     freeze_startup_objects,
-    run_service,
     serve_until_signal,
     start_or_close,
 )
+from services.common.startup import load_settings, run_service
 from services.ingest.admin import KeyServicer
 from services.ingest.migrate import connect_with_retry, migrate
 from services.ingest.paging import Pager
@@ -83,14 +83,14 @@ async def start(settings: IngestSettings) -> Running:
         max_message_bytes=settings.max_request_bytes,
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    running = await start_or_close(server, settings.listen, [storage.close])
+    running = await start_or_close(server, settings.listen, setting="INGEST_LISTEN", closers=[storage.close])
     server.watch_readiness(storage.ping, settings.readiness_interval_seconds)
     server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
     return running
 
 
 async def main() -> None:
-    settings = IngestSettings()
+    settings = load_settings(IngestSettings)
     configure_logging(settings.log_level)
     if not settings.api_key_list:
         log.warning("INGEST_API_KEYS is empty: every request will be refused")
@@ -100,4 +100,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    run_service(main)
+    run_service(main, "ingest")

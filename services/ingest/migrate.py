@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
+
+from services.common.startup import StartupError
 
 log = logging.getLogger("parley.migrate")
 
@@ -48,7 +51,10 @@ async def connect_with_retry(dsn: str, within_seconds: float) -> asyncpg.Connect
             return await asyncpg.connect(dsn, timeout=5)
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             if loop.time() + delay > deadline:
-                raise
+                where = urlsplit(dsn)
+                raise StartupError(
+                    f"cannot reach PostgreSQL at {where.hostname}:{where.port or 5432} within {within_seconds:g} s "
+                    f"(DATABASE_URL; {type(exc).__name__}); is it running, and is the URL right?") from None
             log.warning("database not reachable yet (%s); retrying", type(exc).__name__)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common import ports
@@ -33,8 +33,10 @@ class IngestSettings(ServerSettings):
     # RPCs in progress at once in this process (health and credential checks included);
     # beyond it a call is refused before its message is read, so a flood keeps memory flat.
     max_concurrent_rpcs: int = Field(32, ge=4, le=100_000)
-    pool_min_size: int = Field(2, ge=0)
-    pool_max_size: int = Field(default_factory=default_pool_size, ge=1)
+    pool_min_size: int = Field(2, ge=0, le=100)
+    # PostgreSQL's max_connections (100 by default) is shared by every replica: keep
+    # replicas x this under it.
+    pool_max_size: int = Field(default_factory=default_pool_size, ge=1, le=100)
     query_timeout_seconds: float = Field(10.0, gt=0, le=600)
     # Waiting for a free pooled connection longer than this answers 503 at once.
     pool_acquire_timeout_seconds: float = Field(5.0, gt=0, le=600)
@@ -50,3 +52,11 @@ class IngestSettings(ServerSettings):
     @property
     def api_key_list(self) -> list[str]:
         return split_csv(self.api_keys)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IngestSettings:
+        if self.api_keys.strip() and not self.api_key_list:
+            raise ValueError("INGEST_API_KEYS is set but holds no key (only commas or spaces)")
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("INGEST_POOL_MIN_SIZE must not be above INGEST_POOL_MAX_SIZE")
+        return self

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import secrets
 import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import uvloop
 
 from services.common.server import configure_logging
+from services.common.startup import load_settings
 from services.stack.settings import StackSettings
 from services.stack.stack import Stack
 
@@ -75,6 +80,29 @@ async def run(settings: StackSettings) -> int:
         log.info("stopped")
 
 
-if __name__ == "__main__":
+def main() -> int:
     configure_logging("INFO")
-    raise SystemExit(uvloop.run(run(StackSettings())))
+    try:
+        settings = load_settings(StackSettings)
+        with exclusive(settings.data_dir):
+            return uvloop.run(run(settings))
+    except RuntimeError as exc:  # StartupError included: one line, no traceback
+        print(f"make run: {exc}", file=sys.stderr, flush=True)
+        return 1
+
+
+@contextlib.contextmanager
+def exclusive(data_dir: Path) -> Iterator[None]:
+    """One `make run` per data folder: a second one is told so instead of colliding."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"another `make run` is using {data_dir}: stop it first, or set PARLEY_DATA_DIR") from None
+        yield
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

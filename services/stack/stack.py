@@ -28,6 +28,7 @@ from gateway.envoy import Gateway
 from services.common.localpg import LocalPostgres
 from services.common.server import Running
 from services.common.settings import ServerSettings
+from services.common.startup import load_settings
 from services.stack.settings import StackSettings, gateway_limits, settings_env
 
 log = logging.getLogger("parley.stack")
@@ -45,7 +46,7 @@ class ServiceDef:
     def settings(self, **values: Any) -> ServerSettings:
         module, _, name = self.settings_class.partition(":")
         cls: type[ServerSettings] = getattr(importlib.import_module(module), name)
-        return cls(**values)
+        return load_settings(cls, **values)
 
 
 # In start order; stopped in reverse.
@@ -148,8 +149,8 @@ class Stack:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 if child.process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {child.process.returncode} while starting; "
-                                       f"see {child.log_path}")
+                    raise RuntimeError(f"{_last_line(child.log_path) or f'{name} exited while starting'} "
+                                       f"(log: {child.log_path})")
                 with contextlib.suppress(grpc.RpcError):
                     reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
                     if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -196,6 +197,14 @@ class Stack:
         if self.postgres:
             await asyncio.to_thread(self.postgres.stop)
             self.postgres = None
+
+
+def _last_line(path: Path | None) -> str:
+    """The last line a child wrote: a service that cannot start says why there, in one line."""
+    if path is None or not path.exists():
+        return ""
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
 
 
 def _spawn(module: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:

@@ -17,10 +17,10 @@ from services.common.server import (
     Running,
     configure_logging,
     freeze_startup_objects,
-    run_service,
     serve_until_signal,
     start_or_close,
 )
+from services.common.startup import load_settings, run_service
 from services.synth.engine import Engine
 from services.synth.providers.base import Provider
 from services.synth.providers.ollama import OllamaProvider, public_host
@@ -56,7 +56,8 @@ async def start(settings: SynthSettings) -> Running:
         max_message_bytes=settings.max_request_bytes,
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    running = await start_or_close(server, settings.listen, [*(p.close for p in providers), *closers])
+    running = await start_or_close(server, settings.listen, setting="SYNTH_LISTEN",
+                                   closers=[*(p.close for p in providers), *closers])
     server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
     log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),
              settings.ollama_concurrency)
@@ -64,7 +65,7 @@ async def start(settings: SynthSettings) -> Running:
 
 
 async def main() -> None:
-    settings = SynthSettings()
+    settings = load_settings(SynthSettings)
     configure_logging(settings.log_level)
     if not settings.api_token_list:
         log.warning("SYNTH_API_TOKENS is empty: every request will be refused")
@@ -74,4 +75,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    run_service(main)
+    run_service(main, "synth")

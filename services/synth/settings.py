@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common import ports
@@ -36,3 +36,9 @@ class SynthSettings(ServerSettings):
     @property
     def api_token_list(self) -> list[str]:
         return split_csv(self.api_tokens)
+
+    @model_validator(mode="after")
+    def _tokens(self) -> SynthSettings:
+        if self.api_tokens.strip() and not self.api_token_list:
+            raise ValueError("SYNTH_API_TOKENS is set but holds no token (only commas or spaces)")
+        return self
