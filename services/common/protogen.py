@@ -45,7 +45,9 @@ def buf_lint(buf: str) -> int:
     """Lints proto/ with buf's STANDARD rules, googleapis beside it as a read-only module."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        shutil.copytree(PROTO_ROOT, work / "proto")
+        # proto/buf.yaml declares googleapis on the Buf Schema Registry, out of reach here:
+        # lint a copy with googleapis beside it instead.
+        shutil.copytree(PROTO_ROOT, work / "proto", ignore=shutil.ignore_patterns("buf.yaml", "buf.lock"))
         google_api = work / "third_party" / "google" / "api"
         google_api.mkdir(parents=True)
         for name in GOOGLE_API_FILES:

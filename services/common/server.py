@@ -34,6 +34,9 @@ class GrpcServer:
         self,
         *,
         service_names: Sequence[str],
+        # Services this server's reflection also describes (answered by another process
+        # behind the same gateway), so one reflection call there lists the whole API.
+        also_described: Sequence[str] = (),
         register: Registrar,
         guard: Guard,
         max_message_bytes: int,
@@ -60,7 +63,8 @@ class GrpcServer:
         register(self.server)
         authz.register(self.server, guard)
         reflection.enable_server_reflection(
-            [*self._names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+            [*self._names, *also_described, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME],
             self.server,
         )
 

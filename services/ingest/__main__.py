@@ -11,6 +11,7 @@ from parley.admin.v1 import key_service_pb2 as admin_pb
 from parley.admin.v1 import key_service_pb2_grpc as admin_grpc
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
+from parley.synth.v1 import synth_service_pb2 as synth_pb
 from services.common.guard import Guard
 from services.common.keys import INGEST_FORMS, KeyStore, bootstrap_keys
 from services.common.ratelimit import RateLimiter
@@ -78,6 +79,8 @@ async def start(settings: IngestSettings) -> Running:
 
     server = GrpcServer(
         service_names=[SERVICE_NAME, ADMIN_NAME],
+        # The gateway routes reflection here: describe synth's API too, for grpcurl and buf curl.
+        also_described=[synth_pb.DESCRIPTOR.services_by_name["SyntheticDataService"].full_name],
         register=register,
         guard=Guard(keys, SCOPES, RateLimiter(settings.key_rate_per_second, settings.key_rate_burst), INGEST_FORMS),
         max_message_bytes=settings.max_request_bytes,
