@@ -85,8 +85,8 @@ async def run(workdir: Path) -> None:
                              gateway_source_rate_per_second=1_000_000_000, gateway_source_burst=1_000_000_000)
     # No per-key rate limit: one key drives the whole load here.
     overrides: dict[str, dict[str, object]] = {
-        "ingest": {"api_keys": API_KEY, "listen": "127.0.0.1:0", "key_rate_per_second": 0},
-        "synth": {"api_tokens": API_KEY, "listen": "127.0.0.1:0", "ollama_host": fake_url,
+        "ingest": {"api_keys": API_KEY, "listen": "127.0.0.1:0", "metrics_listen": "", "key_rate_per_second": 0},
+        "synth": {"api_tokens": API_KEY, "listen": "127.0.0.1:0", "metrics_listen": "", "ollama_host": fake_url,
                   "ollama_concurrency": SLOTS, "key_rate_per_second": 0}}
     stack = Stack(settings, overrides=overrides)
     try:

@@ -46,7 +46,7 @@ def scratch_dir(prefix: str) -> Path:
 
 def ingest_overrides(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "api_keys": f"{API_KEY},{OTHER_KEY}", "listen": "127.0.0.1:0",
+        "api_keys": f"{API_KEY},{OTHER_KEY}", "listen": "127.0.0.1:0", "metrics_listen": "127.0.0.1:0",
         "db_startup_timeout_seconds": 5, "query_timeout_seconds": 5, "key_usage_flush_seconds": 0.2,
     }
     return {**values, **overrides}
@@ -58,7 +58,8 @@ def ingest_settings(dsn: str, **overrides: Any) -> IngestSettings:
 
 def synth_overrides(ollama_url: str, **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "api_tokens": f"{TOKEN},other-token", "listen": "127.0.0.1:0", "ollama_host": ollama_url,
+        "api_tokens": f"{TOKEN},other-token", "listen": "127.0.0.1:0", "metrics_listen": "127.0.0.1:0",
+        "ollama_host": ollama_url,
         "call_timeout_seconds": CALL_TIMEOUT, "ollama_concurrency": 4,
     }
     return {**values, **overrides}

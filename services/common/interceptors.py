@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
+from services.common import metrics
 from services.common.errors import InvalidArgument, ParleyError
 from services.common.guard import Guard
 from services.common.keys import current_key, current_request
@@ -186,11 +187,14 @@ class _Outcome:
         return False
 
     def _log(self, code: grpc.StatusCode, detail: str = "", level: int | None = None) -> None:
-        """Successes at DEBUG (the gateway's access log already has every request), failures above."""
+        """Counts the RPC; logs successes at DEBUG (the gateway's access log already has every
+        request), failures above."""
+        elapsed = time.perf_counter() - self._start
+        metrics.RPCS.labels(self._method, code.name).inc()
+        metrics.RPC_SECONDS.labels(self._method).observe(elapsed)
         if level is None:
             serious = code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE)
             level = logging.WARNING if serious else logging.INFO
         if log.isEnabledFor(level):
-            elapsed_ms = (time.perf_counter() - self._start) * 1000
-            log.log(level, "rpc=%s code=%s ms=%.1f%s", self._method, code.name, elapsed_ms,
+            log.log(level, "rpc=%s code=%s ms=%.1f%s", self._method, code.name, elapsed * 1000,
                     f" detail={detail!r}" if detail else "")

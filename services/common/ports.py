@@ -6,3 +6,6 @@ GATEWAY = 8080
 GATEWAY_ADMIN = 9901
 # The embedded PostgreSQL of `make run`: off 5432, so it never meets a machine's own server.
 LOCAL_POSTGRES = 54329
+# Prometheus /metrics of each service, apart from its gRPC port.
+INGEST_METRICS = 9464
+SYNTH_METRICS = 9465

@@ -14,7 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common import authz
+from services.common import authz, metrics
 from services.common.guard import Guard
 from services.common.interceptors import AuthInterceptor, StatusInterceptor
 from services.common.keys import current_key, current_request
@@ -124,6 +124,7 @@ class Running:
     server: GrpcServer
     port: int
     closers: list[Closer] = field(default_factory=list)
+    metrics_port: int = 0
 
     async def stop(self, grace: float) -> None:
         await self.server.stop(grace)
@@ -132,15 +133,18 @@ class Running:
 
 
 async def start_or_close(server: GrpcServer, address: str, closers: list[Closer],
-                         setting: str = "listen address") -> Running:
-    """Starts `server`; if it cannot start (a busy port), releases `closers` before raising."""
+                         setting: str = "listen address", metrics_address: str = "") -> Running:
+    """Starts `server` (and /metrics on `metrics_address`, if given); if it cannot start
+    (a busy port), releases `closers` before raising."""
     try:
+        metrics_port = metrics.serve(metrics_address, setting.replace("LISTEN", "METRICS_LISTEN")) \
+            if metrics_address else 0
         port = await server.start(address, setting)
     except BaseException:
         for close in closers:
             await close()
         raise
-    return Running(server, port, closers)
+    return Running(server, port, closers, metrics_port)
 
 
 async def serve_until_signal(running: Running, grace: float) -> None:

@@ -86,7 +86,8 @@ async def start(settings: IngestSettings) -> Running:
         max_message_bytes=settings.max_request_bytes,
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    running = await start_or_close(server, settings.listen, setting="INGEST_LISTEN", closers=[storage.close])
+    running = await start_or_close(server, settings.listen, setting="INGEST_LISTEN", closers=[storage.close],
+                                   metrics_address=settings.metrics_listen)
     server.watch_readiness(storage.ping, settings.readiness_interval_seconds)
     server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
     return running

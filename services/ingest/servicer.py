@@ -8,7 +8,8 @@ import grpc
 
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
-from services.common.errors import InvalidArgument, NotFound
+from services.common import metrics
+from services.common.errors import InvalidArgument, NotFound, ParleyError
 from services.common.values import to_python
 from services.ingest import domain, paging
 from services.ingest.fields import ID_MAX, text_problem
@@ -28,9 +29,15 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
     async def CreateConversations(
         self, request: pb.CreateConversationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateConversationsResponse:
-        domain.check_size(len(request.entities), self._max_entities)
-        entities = [domain.parse_entity(_entity_fields(e, i), i) for i, e in enumerate(request.entities)]
-        created = await self._storage.create(domain.prepare(entities))
+        try:
+            domain.check_size(len(request.entities), self._max_entities)
+            entities = [domain.parse_entity(_entity_fields(e, i), i) for i, e in enumerate(request.entities)]
+            created = await self._storage.create(domain.prepare(entities))
+        except ParleyError:
+            metrics.ENTITIES.labels("rejected").inc(len(request.entities))
+            raise
+        metrics.ENTITIES.labels("stored").inc(created.inserted)
+        metrics.ENTITIES.labels("replayed").inc(len(entities) - created.inserted)
         return pb.CreateConversationsResponse(
             success=True,
             inserted=created.inserted,

@@ -24,6 +24,8 @@ class IngestSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", populate_by_name=True)
 
     listen: str = f"127.0.0.1:{ports.INGEST}"
+    # Prometheus /metrics (host:port; port 0 picks one; empty: no metrics server).
+    metrics_listen: str = f"127.0.0.1:{ports.INGEST_METRICS}"
     database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     # Comma-separated accepted x-api-key values. Never logged.
     api_keys: str = Field("", repr=False)

@@ -10,11 +10,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
 
+from services.common import metrics
 from services.common.errors import InvalidArgument, Unavailable
 from services.ingest.errors import ChangedWhileStoring, ContentConflict, MissingParent, ParentDeleted
 from services.ingest.model import Batch, Created, Cursor, Filters, Insight, ListQuery, Page, Summary
@@ -94,6 +96,8 @@ class Storage:
             # The server stops a statement too, so no query outlives its client's patience.
             server_settings={"statement_timeout": str(int(query_seconds * 1000))},
         )
+        for state, count in (("open", pool.get_size), ("idle", pool.get_idle_size)):
+            metrics.POOL_CONNECTIONS.labels(state).set_function(count)
         return cls(pool, acquire_seconds)
 
     async def ping(self) -> bool:
@@ -114,8 +118,10 @@ class Storage:
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        asked = time.perf_counter()
         try:
             async with self._pool.acquire(timeout=self._acquire_seconds) as conn:
+                metrics.POOL_WAIT_SECONDS.observe(time.perf_counter() - asked)
                 yield conn
         except _UNAVAILABLE as exc:
             log.warning("database unavailable: %s", type(exc).__name__)

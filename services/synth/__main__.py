@@ -57,7 +57,10 @@ async def start(settings: SynthSettings) -> Running:
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     running = await start_or_close(server, settings.listen, setting="SYNTH_LISTEN",
-                                   closers=[*(p.close for p in providers), *closers])
+                                   closers=[*(p.close for p in providers), *closers],
+                                   metrics_address=settings.metrics_listen)
+    # Ready while the default provider answers; liveness does not follow it.
+    server.watch_readiness(providers[0].ping, settings.readiness_interval_seconds)
     server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
     log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),
              settings.ollama_concurrency)

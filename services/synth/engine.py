@@ -6,11 +6,13 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.common import metrics
 from services.synth.providers.base import Call, Completion, Provider
 from services.synth.request import Job
 from services.synth.schema import canonical
@@ -43,6 +45,8 @@ class Tally:
     def add(self, completion: Completion) -> None:
         self.input_tokens += completion.input_tokens
         self.output_tokens += completion.output_tokens
+        metrics.TOKENS.labels("input").inc(completion.input_tokens)
+        metrics.TOKENS.labels("output").inc(completion.output_tokens)
 
 
 _DONE = object()  # a worker has no more slots to fill
@@ -85,6 +89,7 @@ class Engine:
                 record = await self._record(job, index, tally)
                 if record is not _FAILED:
                     tally.produced += 1
+                    metrics.RECORDS.inc()
                     await queue.put(Produced(index, record))
         except Exception as exc:  # handed to the consumer, which raises it
             await queue.put(exc)
@@ -99,9 +104,12 @@ class Engine:
             call = Call(job.model, messages, job.plan.record_schema, job.temperature,
                         _seed(job.seed, index, attempt))
             async with self._slots:
+                asked = time.perf_counter()
                 completion = await provider.complete(call)
+                metrics.PROVIDER_SECONDS.labels(provider.name).observe(time.perf_counter() - asked)
             tally.add(completion)
             record, problem = _judge(job, completion, tally)
+            metrics.ATTEMPTS.labels("accepted" if problem is None else "rejected").inc()
             if problem is None:
                 return record
             tally.failed_attempts += 1

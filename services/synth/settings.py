@@ -13,6 +13,8 @@ class SynthSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="SYNTH_", extra="ignore", populate_by_name=True)
 
     listen: str = f"127.0.0.1:{ports.SYNTH}"
+    # Prometheus /metrics (host:port; port 0 picks one; empty: no metrics server).
+    metrics_listen: str = f"127.0.0.1:{ports.SYNTH_METRICS}"
     # Comma-separated accepted Bearer tokens (bootstrap keys with the synth:generate scope). Never logged.
     api_tokens: str = Field("", repr=False)
     # Where the API keys live (the same database as ingest). Empty: only SYNTH_API_TOKENS work.
@@ -29,6 +31,8 @@ class SynthSettings(ServerSettings):
     max_stream_count: int = Field(10_000, ge=1)
     max_retries_limit: int = Field(10, ge=0)
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    # How often readiness asks the default provider whether it answers.
+    readiness_interval_seconds: float = Field(5.0, gt=0, le=300)
     # Requests in progress at once, waiting for a model slot included: the cap on
     # synth's queue. Beyond it, 503 with Retry-After.
     max_concurrent_rpcs: int = Field(64, ge=4, le=100_000)

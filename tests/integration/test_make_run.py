@@ -41,7 +41,8 @@ async def test_make_run_starts_serves_and_stops_cleanly() -> None:
     port = free_port()
     env = {**os.environ, "PARLEY_DATA_DIR": str(data), "PARLEY_PG_PORT": str(free_port()),
            "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(free_port()),
-           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}"}
+           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}",
+           "INGEST_METRICS_LISTEN": "127.0.0.1:0", "SYNTH_METRICS_LISTEN": "127.0.0.1:0"}
     env.pop("INGEST_API_KEYS", None)
 
     process, banner = await start_stack(env)
@@ -73,7 +74,8 @@ async def test_make_run_starts_synth_and_says_where_ollama_is_expected(database:
     # With DATABASE_URL set, the launcher uses that server and starts no PostgreSQL of its own.
     env = {**os.environ, "PARLEY_DATA_DIR": str(data), "DATABASE_URL": database,
            "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(free_port()), "OLLAMA_HOST": dead_ollama,
-           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}"}
+           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}",
+           "INGEST_METRICS_LISTEN": "127.0.0.1:0", "SYNTH_METRICS_LISTEN": "127.0.0.1:0"}
 
     process, banner = await start_stack(env)
     token = json.loads((data / "dev-credentials.json").read_text())["synth_token"]
@@ -91,7 +93,8 @@ async def test_make_run_stops_when_the_gateway_dies(database: str) -> None:
     data = scratch_dir("parley-run-dead-gw-")
     env = {**os.environ, "PARLEY_DATA_DIR": str(data), "DATABASE_URL": database,
            "GATEWAY_PORT": str(free_port()), "GATEWAY_ADMIN_PORT": str(free_port()),
-           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}"}
+           "INGEST_LISTEN": f"127.0.0.1:{free_port()}", "SYNTH_LISTEN": f"127.0.0.1:{free_port()}",
+           "INGEST_METRICS_LISTEN": "127.0.0.1:0", "SYNTH_METRICS_LISTEN": "127.0.0.1:0"}
     process, _ = await start_stack(env)
     envoy = await asyncio.create_subprocess_exec("pkill", "-f", str(data / "gateway" / "envoy.yaml"))
     assert await envoy.wait() == 0

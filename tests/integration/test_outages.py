@@ -14,12 +14,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from gateway.envoy import Gateway
 from services.stack.settings import StackSettings
 from services.stack.stack import Stack, free_port
+from services.synth.__main__ import start as start_synth
+from testkit.fakes.ollama import FakeOllama
 from testkit.proxy import TcpProxy
-from tests.conftest import API_KEY, ingest_overrides, scratch_dir
+from tests.conftest import API_KEY, ingest_overrides, scratch_dir, synth_settings
 from tests.factories import batch, conversation
 
 HEADERS = {"x-api-key": API_KEY}
 SERVICE = "parley.ingest.v1.ConversationService"
+SYNTH = "parley.synth.v1.SyntheticDataService"
 
 
 @pytest.fixture
@@ -112,3 +115,26 @@ async def test_a_hanging_database_is_a_prompt_503_not_a_gateway_timeout(cut_off:
     for response in hung:  # the query and pool timeouts answer, long before the gateway's 30 s
         assert (response.status_code, response.json()) == (503, {"error": "Database unavailable"})
     assert after.status_code == 200
+
+
+async def test_synth_readiness_follows_its_model_server() -> None:
+    fake = FakeOllama().start()
+    running = await start_synth(synth_settings(fake.url, readiness_interval_seconds=0.1))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+
+            async def status(service: str) -> int:
+                return int((await health.Check(health_pb2.HealthCheckRequest(service=service))).status)
+
+            before = await status(SYNTH)
+            fake.stop()
+            for _ in range(100):
+                if await status(SYNTH) == health_pb2.HealthCheckResponse.NOT_SERVING:
+                    break
+                await asyncio.sleep(0.05)
+            during = [await status(SYNTH), await status("")]
+    finally:
+        await running.stop(0)
+    up, down = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    assert (before, during) == (up, [down, up])

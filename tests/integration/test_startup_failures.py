@@ -58,7 +58,8 @@ async def test_a_busy_port_is_named() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        code, output = await run("services.synth", SYNTH_LISTEN=f"127.0.0.1:{port}", SYNTH_API_TOKENS="t")
+        code, output = await run("services.synth", SYNTH_LISTEN=f"127.0.0.1:{port}", SYNTH_API_TOKENS="t",
+                                 SYNTH_METRICS_LISTEN="")
     assert code == 2
     assert one_line(output).startswith(f"synth cannot start: cannot listen on 127.0.0.1:{port} (SYNTH_LISTEN)")
 

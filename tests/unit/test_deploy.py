@@ -22,6 +22,7 @@ KUBERNETES_VERSION = "1.32.0"
 # Custom resources have no schema in kubernetes-validate; their operators validate them.
 CUSTOM_KINDS = {("postgresql.cnpg.io/v1", "Cluster")}
 PORTS = {"ingest": 50051, "synth": 50052}
+METRICS_PORTS = {"ingest": 9464, "synth": 9465}
 WORKLOADS = ("Deployment", "StatefulSet")
 
 
@@ -38,6 +39,12 @@ def objects(overlay: str, kind: str) -> list[dict[str, Any]]:
 
 def pod_specs(overlay: str) -> list[tuple[str, dict[str, Any]]]:
     return [(o["metadata"]["name"], o["spec"]["template"]["spec"])
+            for kind in WORKLOADS for o in objects(overlay, kind)]
+
+
+def pod_templates(overlay: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each workload's pod annotations."""
+    return [(o["metadata"]["name"], o["spec"]["template"]["metadata"].get("annotations", {}))
             for kind in WORKLOADS for o in objects(overlay, kind)]
 
 
@@ -80,7 +87,12 @@ def test_services_probe_their_grpc_health_on_the_port_they_listen_on(overlay: st
         container = specs[service]["containers"][0]
         listen = env(container)[f"{service.upper()}_LISTEN"]
         assert listen == f"0.0.0.0:{port}"
-        assert container["ports"] == [{"name": "grpc", "containerPort": port}]
+        metrics = METRICS_PORTS[service]
+        assert container["ports"] == [{"name": "grpc", "containerPort": port},
+                                      {"name": "metrics", "containerPort": metrics}]
+        assert env(container)[f"{service.upper()}_METRICS_LISTEN"] == f"0.0.0.0:{metrics}"
+        annotations = dict(pod_templates(overlay))[service]
+        assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"]) == ("true", str(metrics))
         assert container["readinessProbe"]["grpc"]["port"] == port
         assert container["livenessProbe"]["grpc"]["port"] == port
     gateway = specs["gateway"]["containers"][0]

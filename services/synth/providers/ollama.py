@@ -72,5 +72,14 @@ class OllamaProvider:
         log.warning("ollama answered %s: %s", exc.status_code, detail)
         return Unavailable(f"Ollama at {self._host} failed ({exc.status_code}): {detail}")
 
+    async def ping(self) -> bool:
+        """Whether Ollama answers now (readiness), within a few seconds."""
+        try:
+            async with asyncio.timeout(min(5.0, self._timeout)):
+                await self._client.list()
+            return True
+        except (TimeoutError, ConnectionError, httpx.HTTPError, ollama.ResponseError):
+            return False
+
     async def close(self) -> None:
         await self._client.close()
