@@ -17,7 +17,6 @@ from grpc_reflection.v1alpha import reflection
 from services.common import authz, metrics
 from services.common.guard import Guard
 from services.common.interceptors import AuthInterceptor, StatusInterceptor
-from services.common.keys import current_key, current_request
 from services.common.startup import StartupError
 
 log = logging.getLogger("parley.server")
@@ -170,30 +169,3 @@ def freeze_startup_objects() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-
-
-def install_key_field() -> None:
-    """Every log record names the request it belongs to (`request`, the gateway's
-    x-request-id) and its key (`key`, never the key itself); "-" outside a request. Idempotent."""
-    make = logging.getLogRecordFactory()
-    if getattr(make, "parley_key_field", False):
-        return
-
-    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        made = make(*args, **kwargs)
-        made.key = current_key.get()
-        made.request = current_request.get()
-        return made
-
-    record.parley_key_field = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(record)
-
-
-def configure_logging(level: str) -> None:
-    install_key_field()
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s request=%(request)s key=%(key)s %(message)s",
-    )
-    # httpx logs every request to Ollama at INFO: one line per record, and measurable CPU.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,7 +21,10 @@ class ServerSettings(BaseSettings):
     # host:port to serve on; port 0 picks a free one.
     listen: str
     shutdown_grace_seconds: float = Field(5.0, ge=0)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"] = "INFO"
+    # "text" for people (make run), "json" for log collectors; LOG_FORMAT sets both services.
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=AliasChoices("LOG_FORMAT", "log_format"))
     # A revoked key is refused within this many seconds on every replica.
     key_cache_seconds: float = Field(2.0, ge=0, le=60)
     # Requests per second per key, in bursts up to key_rate_burst; 0 for no limit.

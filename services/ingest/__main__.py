@@ -14,11 +14,11 @@ from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from parley.synth.v1 import synth_service_pb2 as synth_pb
 from services.common.guard import Guard
 from services.common.keys import INGEST_FORMS, KeyStore, bootstrap_keys
+from services.common.logs import configure_logging
 from services.common.ratelimit import RateLimiter
 from services.common.server import (
     GrpcServer,
     Running,
-    configure_logging,
     freeze_startup_objects,
     serve_until_signal,
     start_or_close,
@@ -95,7 +95,7 @@ async def start(settings: IngestSettings) -> Running:
 
 async def main() -> None:
     settings = load_settings(IngestSettings)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if not settings.api_key_list:
         log.warning("INGEST_API_KEYS is empty: every request will be refused")
     running = await start(settings)

@@ -61,11 +61,11 @@ async def connect_with_retry(dsn: str, within_seconds: float) -> asyncpg.Connect
 
 
 async def _main() -> None:
-    from services.common.server import configure_logging
+    from services.common.logs import configure_logging
     from services.ingest.settings import IngestSettings
 
     settings = IngestSettings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     conn = await connect_with_retry(settings.database_url, settings.db_startup_timeout_seconds)
     try:
         applied = await migrate(conn)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import uvloop
 
-from services.common.server import configure_logging
+from services.common.logs import configure_logging
 from services.common.startup import load_settings
 from services.stack.settings import StackSettings
 from services.stack.stack import Stack
@@ -81,7 +81,7 @@ async def run(settings: StackSettings) -> int:
 
 
 def main() -> int:
-    configure_logging("INFO")
+    configure_logging("INFO", os.environ.get("LOG_FORMAT", "text"))
     try:
         settings = load_settings(StackSettings)
         with exclusive(settings.data_dir):

@@ -10,12 +10,12 @@ from parley.synth.v1 import synth_service_pb2 as pb
 from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
 from services.common.guard import Guard
 from services.common.keys import SYNTH_FORMS, KeyStore, bootstrap_keys
+from services.common.logs import configure_logging
 from services.common.ratelimit import RateLimiter
 from services.common.server import (
     Closer,
     GrpcServer,
     Running,
-    configure_logging,
     freeze_startup_objects,
     serve_until_signal,
     start_or_close,
@@ -69,7 +69,7 @@ async def start(settings: SynthSettings) -> Running:
 
 async def main() -> None:
     settings = load_settings(SynthSettings)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if not settings.api_token_list:
         log.warning("SYNTH_API_TOKENS is empty: every request will be refused")
     running = await start(settings)

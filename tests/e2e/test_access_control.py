@@ -20,7 +20,7 @@ from parley.admin.v1 import key_service_pb2 as admin_pb
 from parley.admin.v1 import key_service_pb2_grpc as admin_grpc
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
-from services.common.server import install_key_field
+from services.common.logs import install_key_field
 from testkit.fakes.ollama import FakeOllama
 from tests.conftest import API_KEY, ROOT
 from tests.factories import batch, conversation

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.common.server import install_key_field
+from services.common.logs import install_key_field
 from services.stack.stack import Stack
 from testkit.fakes.ollama import FakeOllama
 from tests.conftest import API_KEY, TOKEN

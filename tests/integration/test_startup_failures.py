@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import socket
 import sys
@@ -93,3 +94,13 @@ def test_a_busy_gateway_port_is_named() -> None:
             gateway.start()
     assert str(caught.value) == f"port {port} (GATEWAY_PORT) is in use: stop what uses it or set GATEWAY_PORT"
     assert not gateway.alive()
+
+
+async def test_log_format_json_writes_one_object_per_line() -> None:
+    dead = f"postgresql://parley@127.0.0.1:{free_port()}/parley"
+    code, output = await run("services.ingest", LOG_FORMAT="json", DATABASE_URL=dead, INGEST_API_KEYS="k",
+                             INGEST_DB_STARTUP_TIMEOUT_SECONDS="1")
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert code == 2 and lines
+    assert {"time", "level", "logger", "request", "key", "message"} <= set(lines[0])
+    assert any("database not reachable yet" in line["message"] for line in lines)
