@@ -37,6 +37,8 @@ class Tally:
     input_tokens: int = 0
     output_tokens: int = 0
     failed_attempts: int = 0
+    # Rejected answers by kind ("not_json", "schema", "duplicate", "truncated").
+    failures: dict[str, int] = field(default_factory=dict)
     produced: int = 0
     # Canonical text of every accepted record: no two returned records are identical.
     seen: set[str] = field(default_factory=set)
@@ -108,11 +110,12 @@ class Engine:
                 completion = await provider.complete(call)
                 metrics.PROVIDER_SECONDS.labels(provider.name).observe(time.perf_counter() - asked)
             tally.add(completion)
-            record, problem = _judge(job, completion, tally)
+            record, problem, kind = _judge(job, completion, tally)
             metrics.ATTEMPTS.labels("accepted" if problem is None else "rejected").inc()
             if problem is None:
                 return record
             tally.failed_attempts += 1
+            tally.failures[kind] = tally.failures.get(kind, 0) + 1
             log.info("record %d attempt %d rejected: %s", index, attempt + 1, problem)
             messages = [
                 *messages,
@@ -123,22 +126,23 @@ class Engine:
         return _FAILED
 
 
-def _judge(job: Job, completion: Completion, tally: Tally) -> tuple[Any, str | None]:
+def _judge(job: Job, completion: Completion, tally: Tally) -> tuple[Any, str | None, str]:
+    """(record, None, "") for an accepted answer, else (None, the reason told the model, its kind)."""
     if completion.truncated:
-        return None, "it was cut off at the model's length limit; write a shorter record"
+        return None, "it was cut off at the model's length limit; write a shorter record", "truncated"
     try:
         record = json.loads(completion.content)
     except json.JSONDecodeError as exc:
-        return None, f"it is not a single valid JSON value ({exc.msg} at character {exc.pos})"
+        return None, f"it is not a single valid JSON value ({exc.msg} at character {exc.pos})", "not_json"
     problem = job.plan.problem(record)
     if problem:
-        return None, f"it does not follow the schema: {problem}"
+        return None, f"it does not follow the schema: {problem}", "schema"
     text = canonical(record)
     if text in tally.seen:
-        return None, "it repeats a record already generated; write a different one"
+        return None, "it repeats a record already generated; write a different one", "duplicate"
     tally.seen.add(text)
     tally.recent.append(text[:160])
-    return record, None
+    return record, None, ""
 
 
 def _messages(job: Job, index: int, tally: Tally) -> list[dict[str, str]]:

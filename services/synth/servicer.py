@@ -67,4 +67,5 @@ def _metadata(job: Job, tally: Tally) -> pb.Metadata:
         requested=job.count,
         failed_attempts=tally.failed_attempts,
         schema_draft=job.plan.draft,
+        failures=tally.failures,
     )
