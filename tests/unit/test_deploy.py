@@ -218,3 +218,31 @@ def test_images_are_multi_stage_non_root_and_build_their_stubs(dockerfile: Path)
         users = re.findall(r"^USER (\S+)", stage, re.M)
         inherits = not re.match(r"python:|envoyproxy/", stage)
         assert inherits or (users and not users[-1].startswith(("0", "root"))), stage.splitlines()[0]
+
+
+def test_prod_fits_its_connection_budget() -> None:
+    """Every pod's pool at the autoscalers' maximum fits PostgreSQL's max_connections, with room
+    for the operator, replication and a few administrators."""
+    (cluster,) = objects("prod", "Cluster")
+    max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+    most = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"]
+            for h in objects("prod", "HorizontalPodAutoscaler")}
+    ingest = dict(pod_specs("prod"))["ingest"]["containers"][0]
+    ingest_pool = int(env(ingest)["INGEST_POOL_MAX_SIZE"])
+    synth_pool = 2  # services/synth/__main__.py: the key store's pool
+    assert most["ingest"] * ingest_pool + most["synth"] * synth_pool + 20 <= max_connections
+
+
+def test_prod_serves_https_through_an_ingress_with_a_managed_certificate() -> None:
+    (ingress,) = objects("prod", "Ingress")
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    assert ingress["spec"]["tls"][0]["secretName"]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "gateway", "port": {"name": "http"}}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_creates_its_namespace(overlay: str) -> None:
+    (namespace,) = objects(overlay, "Namespace")
+    assert all(o.get("metadata", {}).get("namespace") in (None, namespace["metadata"]["name"])
+               for kind in (*WORKLOADS, "Service", "ConfigMap") for o in objects(overlay, kind))
