@@ -22,7 +22,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/$(GEN)
 
 all: setup
 
-setup: $(VENV)/.installed proto
+setup: $(VENV)/.installed proto $(BUILD)/docs/index.html
 
 # PostgreSQL's server binaries come from the machine; where it has none, the
 # pgserver wheel carries them (services/common/localpg.py looks in both places).
@@ -68,6 +68,16 @@ k8s-config: $(VENV)/.installed
 k8s:
 	@for overlay in deploy/k8s/overlays/*/; do \
 	  echo "# ---- $$overlay"; kubectl kustomize "$$overlay"; done
+
+# The API reference page's renderer, from the npm registry (never a CDN at run time).
+REDOC := 2.5.4
+$(BUILD)/docs/redoc.standalone.js:
+	mkdir -p .tools $(BUILD)/docs
+	cd .tools && npm install --silent --no-audit --no-fund --prefix . redoc@$(REDOC) >/dev/null
+	cp .tools/node_modules/redoc/bundles/redoc.standalone.js $@
+
+$(BUILD)/docs/index.html: gateway/docs/index.html $(BUILD)/docs/redoc.standalone.js
+	cp $< $@
 
 # buf comes from the npm registry; it lints proto/ with googleapis' protos
 # copied beside it (the Buf Schema Registry is not reachable from here).

@@ -42,6 +42,7 @@ class Gateway:
             "synth_port": str(synth_port),
             "descriptor": str(DESCRIPTOR),
             "openapi": str(DESCRIPTOR.parent / "openapi.json"),
+            "docs": str(DESCRIPTOR.parent / "docs"),
             "admin_pipe": str(workdir / "admin.sock"),
             **(limits or {}),
         }

