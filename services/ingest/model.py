@@ -36,6 +36,9 @@ class Summary:
     date_created: datetime
     conversation_id: str | None
     create_time: datetime
+    # In a search: an excerpt with the matched words marked, and how well the row matched.
+    snippet: str = ""
+    rank: float = 0.0
     insights: list[Insight] = field(default_factory=list)
     children: list[Summary] = field(default_factory=list)
 
@@ -59,10 +62,15 @@ class Created:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Where a page ended, in list order (newest first)."""
+    """Where a page ended, in list order (newest first, or by rank in a relevance search)."""
 
     date_created: datetime
     id: int
+    rank: float = 0.0
+
+
+# The filters that are equality on a column of the same name.
+COLUMN_FILTERS = ("summary_type", "media_type", "language", "agent_id", "source_id", "conversation_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +85,10 @@ class Filters:
     conversation_id: str = ""
     date_from: datetime | None = None  # inclusive
     date_to: datetime | None = None  # exclusive
+    insight_type: str = ""  # has an insight of this type
+    outcome: str = ""  # its Resolution insight has this outcome
+    generated: bool | None = None
+    text: str = ""  # full-text search (websearch syntax)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,7 @@ class ListQuery:
     filters: Filters
     page_size: int
     after: Cursor | None = None
+    by_relevance: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from services.common.errors import InvalidArgument
-from services.ingest.domain import MEDIA_TYPES, SUMMARY_TYPES
+from services.ingest.domain import INSIGHT_TYPES, MEDIA_TYPES, SUMMARY_TYPES
 from services.ingest.fields import ID_MAX, text_problem, timestamp_problem
-from services.ingest.model import Cursor, Filters, ListQuery
+from services.ingest.model import COLUMN_FILTERS, Cursor, Filters, ListQuery
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
-# The filters that are plain equality on a string, as named in the contract's request.
-EQUALITY_FILTERS = tuple(f.name for f in dataclasses.fields(Filters) if f.type == "str")
-_ENUMS = {"summary_type": SUMMARY_TYPES, "media_type": MEDIA_TYPES}
+# The string filters, by their Filters names; "text" is the request's q.
+TEXT_FILTERS = (*COLUMN_FILTERS, "insight_type", "outcome", "text")
+_ENUMS = {"summary_type": SUMMARY_TYPES, "media_type": MEDIA_TYPES, "insight_type": INSIGHT_TYPES}
 _JSON_NAMES = {name: "".join(w.title() if i else w for i, w in enumerate(name.split("_")))
-               for name in EQUALITY_FILTERS}
+               for name in TEXT_FILTERS} | {"text": "q"}
+_QUERY_MAX = 500
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,24 +46,30 @@ class Pager:
         self._secret = secret
 
     def list_request(
-        self, equal: dict[str, str], date_from: str, date_to: str, page_size: int, token: str
+        self, text: dict[str, str], generated: bool | None, order_by: str,
+        date_from: str, date_to: str, page_size: int, token: str,
     ) -> ListRequest:
-        """Validates a list request. `equal` maps EQUALITY_FILTERS names to values ("" does not filter)."""
-        _check_equal(equal)
+        """Validates a list request. `text` maps TEXT_FILTERS names to values ("" does not filter)."""
+        _check_text(text)
+        if order_by not in ("", "relevance"):
+            raise InvalidArgument("orderBy must be relevance, or absent for newest first")
+        if order_by and not text.get("text"):
+            raise InvalidArgument("orderBy=relevance needs a search (q)")
         if page_size < 0:
             raise InvalidArgument("pageSize must not be negative")
         if page_size > MAX_PAGE_SIZE:
             raise InvalidArgument(f"pageSize must be at most {MAX_PAGE_SIZE}")
         filters = Filters(
-            **equal,
+            **text, generated=generated,
             date_from=_bound("dateCreatedFrom", date_from),
             date_to=_bound("dateCreatedTo", date_to),
         )
-        fingerprint = _fingerprint(equal, date_from, date_to)
+        fingerprint = _fingerprint({**text, "generated": str(generated), "order": order_by}, date_from, date_to)
         query = ListQuery(
             filters=filters,
             page_size=page_size or DEFAULT_PAGE_SIZE,
             after=self._decode(token, fingerprint) if token else None,
+            by_relevance=bool(order_by),
         )
         return ListRequest(query, fingerprint)
 
@@ -70,7 +77,8 @@ class Pager:
         """The token of the page after `cursor`; "" when there is none."""
         if cursor is None:
             return ""
-        payload = _b64(json.dumps({"d": cursor.date_created.isoformat(), "i": cursor.id, "f": fingerprint}).encode())
+        fields = {"d": cursor.date_created.isoformat(), "i": cursor.id, "r": cursor.rank, "f": fingerprint}
+        payload = _b64(json.dumps(fields).encode())
         return f"{payload}.{_b64(self._sign(payload))}"
 
     def _sign(self, payload: str) -> bytes:
@@ -93,26 +101,27 @@ class Pager:
 def _cursor(fields: dict[str, Any]) -> Cursor:
     """A signed payload is ours, but may come from an older version: read it defensively."""
     try:
-        date, pk = fields["d"], fields["i"]
-        if isinstance(date, str) and isinstance(pk, int) and 0 < pk <= _MAX_ID:
-            return Cursor(datetime.fromisoformat(date), pk)
+        date, pk, rank = fields["d"], fields["i"], fields.get("r", 0.0)
+        if isinstance(date, str) and isinstance(pk, int) and 0 < pk <= _MAX_ID and isinstance(rank, int | float):
+            return Cursor(datetime.fromisoformat(date), pk, float(rank))
     except (KeyError, TypeError, ValueError):
         pass
     raise InvalidArgument(_NOT_ISSUED)
 
 
-def _check_equal(equal: dict[str, str]) -> None:
-    for name, value in equal.items():
+def _check_text(text: dict[str, str]) -> None:
+    for name, value in text.items():
         json_name = _JSON_NAMES[name]
         if not value:
             continue
-        if len(value) > ID_MAX:
-            raise InvalidArgument(f"{json_name} must be at most {ID_MAX} characters")
+        longest = _QUERY_MAX if name == "text" else ID_MAX
+        if len(value) > longest:
+            raise InvalidArgument(f"{json_name} must be at most {longest} characters")
         problem = text_problem(value)
         if problem:
             raise InvalidArgument(f"{json_name} {problem}")
     for name, allowed in _ENUMS.items():
-        if equal.get(name) and equal[name] not in allowed:
+        if text.get(name) and text[name] not in allowed:
             raise InvalidArgument(f"{_JSON_NAMES[name]} must be one of {', '.join(allowed)}")
 
 
@@ -133,7 +142,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _fingerprint(equal: dict[str, str], date_from: str, date_to: str) -> str:
-    active = sorted((name, value) for name, value in equal.items() if value)
+def _fingerprint(params: dict[str, str], date_from: str, date_to: str) -> str:
+    active = sorted((name, value) for name, value in params.items() if value)
     material = json.dumps([active, date_from, date_to])
     return hashlib.sha256(material.encode()).hexdigest()[:16]

@@ -57,8 +57,12 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListConversationsResponse:
+        text = {name: getattr(request, "q" if name == "text" else name) for name in paging.TEXT_FILTERS}
+        # A query string's "+" is a space (form encoding), which the transcoder leaves as "+";
+        # it means nothing in the search syntax, so nothing is lost.
+        text["text"] = text["text"].replace("+", " ")
         listing = self._pager.list_request(
-            {name: getattr(request, name) for name in paging.EQUALITY_FILTERS},
+            text, request.generated if request.HasField("generated") else None, request.order_by,
             request.date_created_from, request.date_created_to, request.page_size, request.page_token,
         )
         page = await self._storage.list(listing.query)
@@ -114,4 +118,5 @@ def _to_proto(summary: Summary) -> pb.Conversation:
         ],
         children=[_to_proto(child) for child in summary.children],
         create_time=domain.format_timestamp(summary.create_time),
+        snippet=summary.snippet,
     )

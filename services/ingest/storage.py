@@ -19,7 +19,17 @@ import asyncpg
 from services.common import metrics
 from services.common.errors import InvalidArgument, Unavailable
 from services.ingest.errors import ChangedWhileStoring, ContentConflict, MissingParent, ParentDeleted
-from services.ingest.model import Batch, Created, Cursor, Filters, Insight, ListQuery, Page, Summary
+from services.ingest.model import (
+    COLUMN_FILTERS,
+    Batch,
+    Created,
+    Cursor,
+    Filters,
+    Insight,
+    ListQuery,
+    Page,
+    Summary,
+)
 
 log = logging.getLogger("parley.ingest.storage")
 
@@ -46,31 +56,38 @@ INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 INSERT_SQL = """
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::bytea[])
+                         $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::bytea[], $12::text[])
         WITH ORDINALITY AS t(summary_id, summary_type, media_type, language, agent_id, source_id,
-                             summary, generated, date_created, conversation_id, content_hash, ord)
+                             summary, generated, date_created, conversation_id, content_hash, insight_text, ord)
 ), inserted AS (
     INSERT INTO summaries (summary_id, summary_type, media_type, language, agent_id, source_id,
-                           summary, generated, date_created, conversation_id, content_hash)
+                           summary, generated, date_created, conversation_id, content_hash, search)
     SELECT summary_id, summary_type, media_type, language, agent_id, source_id,
-           summary, generated, date_created, conversation_id, content_hash
+           summary, generated, date_created, conversation_id, content_hash,
+           setweight(to_tsvector(parley_ts_config(language), summary), 'A')
+           || setweight(to_tsvector(parley_ts_config(language), insight_text), 'B')
     FROM input ORDER BY ord
     ON CONFLICT (summary_id) DO NOTHING
     RETURNING id, summary_id
 ), inserted_insights AS (
     INSERT INTO insights (summary_pk, position, type, title, description, outcome)
     SELECT inserted.id, i.position, i.type, i.title, i.description, i.outcome
-    FROM unnest($12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[])
+    FROM unnest($13::text[], $14::int[], $15::text[], $16::text[], $17::text[], $18::text[])
         AS i(summary_id, position, type, title, description, outcome)
     JOIN inserted USING (summary_id)
 )
 SELECT id, summary_id FROM inserted
 """
 
-# A Summary's scalar fields are columns of the same name, read in the dataclass's order.
-_SUMMARY_FIELDS = tuple(f.name for f in dataclasses.fields(Summary) if f.name not in ("insights", "children"))
-_SELECT = f"SELECT {', '.join(_SUMMARY_FIELDS)} FROM summaries"
-_EQUALITY_FILTERS = tuple(f.name for f in dataclasses.fields(Filters) if f.type == "str")
+# A Summary's scalar fields are columns of the same name, read in the dataclass's order;
+# snippet and rank are a search's, computed in _list_sql.
+_NOT_COLUMNS = ("insights", "children", "snippet", "rank")
+_COLUMNS = tuple(f.name for f in dataclasses.fields(Summary) if f.name not in _NOT_COLUMNS)
+_SELECT = f"SELECT {', '.join(_COLUMNS)}, '' AS snippet, 0::float8 AS rank FROM summaries"
+# The query a search runs: the words stemmed in every language rows may be in.
+_QUERY = " || ".join(f"websearch_to_tsquery('{c}', $q)" for c in
+                     ("simple", "spanish", "english", "portuguese", "french", "german", "italian"))
+_SNIPPET = "'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1'"
 
 
 class NoResetConnection(asyncpg.Connection):
@@ -155,20 +172,14 @@ class Storage:
         return parent
 
     async def list(self, query: ListQuery) -> Page:
-        """One page, newest first; `next_cursor` is set when more follow."""
-        where, args = _where(query.filters)
-        if query.after:
-            args += [query.after.date_created, query.after.id]
-            where.append(f"(date_created, id) < (${len(args) - 1}, ${len(args)})")
-        args.append(query.page_size + 1)  # one extra row tells whether another page follows
-        sql = (f"{_SELECT}{' WHERE ' + ' AND '.join(where) if where else ''}"
-               f" ORDER BY date_created DESC, id DESC LIMIT ${len(args)}")
+        """One page, newest first or best match first; `next_cursor` is set when more follow."""
+        sql, args = _list_sql(query)
         async with self.connection() as conn:
             summaries = await _with_insights(conn, await conn.fetch(sql, *args))
         if len(summaries) <= query.page_size:
             return Page(summaries, None)
         page = summaries[: query.page_size]
-        return Page(page, Cursor(page[-1].date_created, page[-1].id))
+        return Page(page, Cursor(page[-1].date_created, page[-1].id, page[-1].rank))
 
     async def delete(self, summary_id: str) -> int:
         """Deletes the summary and its children in one statement; returns how many rows went."""
@@ -182,10 +193,39 @@ class Storage:
             )
 
 
+def _list_sql(query: ListQuery) -> tuple[str, list[Any]]:
+    where, args = _where(query.filters)
+    select, order, rank = _SELECT, "date_created DESC, id DESC", ""
+    if query.filters.text:
+        args.append(query.filters.text)
+        n = len(args)
+        # The words stemmed in every language find candidates through the GIN index; each row
+        # is then matched with its own language's query, so "refund -parcels" excludes what
+        # that row's stemmer calls a parcel.
+        own = f"websearch_to_tsquery(parley_ts_config(language), ${n})"
+        select = (f"SELECT {', '.join(_COLUMNS)},"
+                  f" ts_headline(parley_ts_config(language), summary, {own}, {_SNIPPET}) AS snippet,"
+                  f" ts_rank(search, {own})::float8 AS rank FROM summaries, (SELECT {_QUERY.replace('$q', f'${n}')})"
+                  " AS q(candidates)")
+        where.append(f"search @@ candidates AND search @@ {own}")
+        if query.by_relevance:
+            order = "rank DESC, id DESC"
+            rank = f"ts_rank(search, {own})::float8"
+    if query.after and query.by_relevance:
+        args += [query.after.rank, query.after.id]
+        where.append(f"({rank}, id) < (${len(args) - 1}, ${len(args)})")
+    elif query.after:
+        args += [query.after.date_created, query.after.id]
+        where.append(f"(date_created, id) < (${len(args) - 1}, ${len(args)})")
+    args.append(query.page_size + 1)  # one extra row tells whether another page follows
+    return (f"{select}{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ${len(args)}",
+            args)
+
+
 def _where(filters: Filters) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     args: list[Any] = []
-    for column in _EQUALITY_FILTERS:
+    for column in COLUMN_FILTERS:
         value = getattr(filters, column)
         if value:
             args.append(value)
@@ -196,6 +236,17 @@ def _where(filters: Filters) -> tuple[list[str], list[Any]]:
     if filters.date_to:
         args.append(filters.date_to)
         where.append(f"date_created < ${len(args)}")
+    if filters.generated is not None:
+        args.append(filters.generated)
+        where.append(f"generated = ${len(args)}")
+    if filters.insight_type:
+        args.append(filters.insight_type)
+        where.append(f"EXISTS (SELECT 1 FROM insights i WHERE i.summary_pk = summaries.id"
+                     f" AND i.type = ${len(args)})")
+    if filters.outcome:
+        args.append(filters.outcome)
+        where.append("EXISTS (SELECT 1 FROM insights i WHERE i.summary_pk = summaries.id"
+                     f" AND i.type = 'Resolution' AND i.outcome = ${len(args)})")
     return where, args
 
 
@@ -213,9 +264,11 @@ async def _create(conn: asyncpg.Connection, batch: Batch) -> Created:
 
 
 def insert_columns(batch: Batch) -> list[list[Any]]:
-    """INSERT_SQL's 17 array arguments: the summaries' columns, their hashes, then the insights'."""
+    """INSERT_SQL's 18 array arguments: the summaries' columns, their hashes, the text of their
+    insights (for search), then the insights'."""
     columns: list[list[Any]] = [[getattr(e, name) for e in batch.entities] for name in ENTITY_COLUMNS]
     columns.append(list(batch.hashes))
+    columns.append([" ".join(f"{i.title} {i.description}" for i in e.insights) for e in batch.entities])
     insights: list[list[Any]] = [[] for _ in range(2 + len(INSIGHT_COLUMNS))]
     for entity in batch.entities:
         for position, insight in enumerate(entity.insights):

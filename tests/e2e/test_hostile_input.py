@@ -64,7 +64,12 @@ async def test_bad_values_in_a_body(http: httpx.AsyncClient, db: asyncpg.Connect
     ({"dateCreatedTo": "0001-01-01T00:00:00Z"}, "dateCreatedTo must be from 1900"),
     ({"agentId": "a" * 256}, "agentId must be at most 255 characters"),
     ({"pageSize": "501"}, "pageSize must be at most 500"),
-    ({"q": "refund"}, "Unknown query parameter 'q'"),
+    ({"query": "refund"}, "Unknown query parameter 'query'"),
+    ({"q": "x" * 501}, "q must be at most 500 characters"),
+    ({"q": "a\u0000"}, "q must not contain the NUL character"),
+    ({"orderBy": "relevance"}, "orderBy=relevance needs a search (q)"),
+    ({"orderBy": "size", "q": "x"}, "orderBy must be relevance"),
+    ({"insightType": "Mood"}, "insightType must be one of Reason, Resolution, ActionItem"),
 ])
 async def test_bad_values_in_a_query(http: httpx.AsyncClient, params: dict[str, str], expected: str) -> None:
     assert_client_error(await http.get("/api/conversations", params=params, headers=HEADERS), 400, expected)
