@@ -34,7 +34,7 @@ class IngestSettings(ServerSettings):
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
     # RPCs in progress at once in this process (health and credential checks included);
     # beyond it a call is refused before its message is read, so a flood keeps memory flat.
-    max_concurrent_rpcs: int = Field(32, ge=4, le=100_000)
+    max_concurrent_rpcs: int = Field(64, ge=4, le=100_000)
     pool_min_size: int = Field(2, ge=0, le=100)
     # PostgreSQL's max_connections (100 by default) is shared by every replica: keep
     # replicas x this under it.
