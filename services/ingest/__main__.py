@@ -42,6 +42,8 @@ SCOPES = {
     f"/{SERVICE_NAME}/GetConversation": "conversations:read",
     f"/{SERVICE_NAME}/ListConversations": "conversations:read",
     f"/{SERVICE_NAME}/DeleteConversation": "conversations:delete",
+    f"/{SERVICE_NAME}/GetConversationStats": "conversations:read",
+    f"/{SERVICE_NAME}/ListTopInsights": "conversations:read",
 }
 # INGEST_API_KEYS keep doing all they did before keys had scopes, and can manage keys.
 BOOTSTRAP_SCOPES = ("conversations:write", "conversations:read", "conversations:delete", "admin")

@@ -104,3 +104,18 @@ class Page:
     summaries: list[Summary]
     # Set when more summaries follow this page.
     next_cursor: Cursor | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    total: int
+    # (key, count): largest first, or in time order for time buckets.
+    groups: list[tuple[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class TopInsight:
+    type: str
+    title: str
+    count: int
+    resolved_share: float

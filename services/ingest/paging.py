@@ -50,7 +50,6 @@ class Pager:
         date_from: str, date_to: str, page_size: int, token: str,
     ) -> ListRequest:
         """Validates a list request. `text` maps TEXT_FILTERS names to values ("" does not filter)."""
-        _check_text(text)
         if order_by not in ("", "relevance"):
             raise InvalidArgument("orderBy must be relevance, or absent for newest first")
         if order_by and not text.get("text"):
@@ -59,11 +58,7 @@ class Pager:
             raise InvalidArgument("pageSize must not be negative")
         if page_size > MAX_PAGE_SIZE:
             raise InvalidArgument(f"pageSize must be at most {MAX_PAGE_SIZE}")
-        filters = Filters(
-            **text, generated=generated,
-            date_from=_bound("dateCreatedFrom", date_from),
-            date_to=_bound("dateCreatedTo", date_to),
-        )
+        filters = checked_filters(text, generated, date_from, date_to)
         fingerprint = _fingerprint({**text, "generated": str(generated), "order": order_by}, date_from, date_to)
         query = ListQuery(
             filters=filters,
@@ -96,6 +91,13 @@ class Pager:
         if not isinstance(fields, dict) or fields.get("f") != fingerprint:
             raise InvalidArgument("pageToken was issued for different filters; start again without it")
         return _cursor(fields)
+
+
+def checked_filters(text: dict[str, str], generated: bool | None, date_from: str, date_to: str) -> Filters:
+    """The filters of a list, stats or top-insights request, each value checked (400 naming it)."""
+    _check_text(text)
+    return Filters(**text, generated=generated, date_from=_bound("dateCreatedFrom", date_from),
+                   date_to=_bound("dateCreatedTo", date_to))
 
 
 def _cursor(fields: dict[str, Any]) -> Cursor:

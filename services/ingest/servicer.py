@@ -11,9 +11,9 @@ from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from services.common import metrics
 from services.common.errors import InvalidArgument, NotFound, ParleyError
 from services.common.values import to_python
-from services.ingest import domain, paging
+from services.ingest import analytics, domain, paging
 from services.ingest.fields import ID_MAX, text_problem
-from services.ingest.model import Summary
+from services.ingest.model import Filters, Summary
 from services.ingest.storage import Storage
 
 # The entity's plain string fields, by proto name (which is the domain's attribute name).
@@ -57,10 +57,7 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListConversationsResponse:
-        text = {name: getattr(request, "q" if name == "text" else name) for name in paging.TEXT_FILTERS}
-        # A query string's "+" is a space (form encoding), which the transcoder leaves as "+";
-        # it means nothing in the search syntax, so nothing is lost.
-        text["text"] = text["text"].replace("+", " ")
+        text = _text_filters(request)
         listing = self._pager.list_request(
             text, request.generated if request.HasField("generated") else None, request.order_by,
             request.date_created_from, request.date_created_to, request.page_size, request.page_token,
@@ -71,6 +68,22 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
             next_page_token=self._pager.next_token(page.next_cursor, listing.fingerprint),
         )
 
+    async def GetConversationStats(
+        self, request: pb.GetConversationStatsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetConversationStatsResponse:
+        grouping = analytics.grouping(request.group_by, request.limit)
+        stats = await self._storage.stats(_filters(request), grouping)
+        return pb.GetConversationStatsResponse(
+            total=stats.total, groups=[pb.StatsGroup(key=key, count=count) for key, count in stats.groups])
+
+    async def ListTopInsights(
+        self, request: pb.ListTopInsightsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTopInsightsResponse:
+        kind, limit = analytics.top(request.type, request.limit)
+        top = await self._storage.top_insights(_filters(request), kind, limit)
+        return pb.ListTopInsightsResponse(insights=[
+            pb.TopInsight(type=t.type, title=t.title, count=t.count, resolved_share=t.resolved_share) for t in top])
+
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteConversationResponse:
@@ -78,6 +91,23 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
         if not deleted:
             raise NotFound(f"Conversation summary '{request.summary_id}' not found")
         return pb.DeleteConversationResponse(summary_id=request.summary_id, deleted=deleted)
+
+
+FilteredRequest = pb.ListConversationsRequest | pb.GetConversationStatsRequest | pb.ListTopInsightsRequest
+
+
+def _text_filters(request: FilteredRequest) -> dict[str, str]:
+    text = {name: getattr(request, "q" if name == "text" else name) for name in paging.TEXT_FILTERS}
+    # A query string's "+" is a space (form encoding), which the transcoder leaves as "+";
+    # it means nothing in the search syntax, so nothing is lost.
+    text["text"] = text["text"].replace("+", " ")
+    return text
+
+
+def _filters(request: pb.GetConversationStatsRequest | pb.ListTopInsightsRequest) -> Filters:
+    return paging.checked_filters(
+        _text_filters(request), request.generated if request.HasField("generated") else None,
+        request.date_created_from, request.date_created_to)
 
 
 def _lookup_id(summary_id: str) -> str:

@@ -1,0 +1,154 @@
+"""All of ingest's SQL (this package): batch insert with replay detection, get, list, delete,
+stats, top insights.
+
+Storage takes and returns the values of services/ingest/model.py; column names and
+the paging arithmetic live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+
+from services.common import metrics
+from services.common.errors import InvalidArgument, Unavailable
+from services.ingest.analytics import Grouping
+from services.ingest.model import Batch, Created, Cursor, Filters, ListQuery, Page, Stats, Summary, TopInsight
+from services.ingest.storage import reads, writes
+from services.ingest.storage.writes import INSERT_SQL, insert_columns
+
+# Public: the benchmark's plain-asyncpg ceiling runs the same statement on purpose.
+__all__ = ["INSERT_SQL", "NoResetConnection", "Storage", "insert_columns"]
+
+log = logging.getLogger("parley.ingest.storage")
+
+# Every way the database can be away or refusing work: the client gets 503 and
+# the pool reconnects on its own once PostgreSQL is back.
+_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,  # also: no pooled connection free within the acquire timeout
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # e.g. the connection lost in the middle of COMMIT
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+class NoResetConnection(asyncpg.Connection):
+    """Skips the reset query on release: the service never sets session state (no SET,
+    LISTEN, advisory or prepared-by-name leftovers), and the query costs a round trip."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+class Storage:
+    def __init__(self, pool: asyncpg.Pool, acquire_seconds: float) -> None:
+        self._pool = pool
+        self._acquire_seconds = acquire_seconds
+
+    @classmethod
+    async def open(
+        cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float, acquire_seconds: float
+    ) -> Storage:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds,
+            connection_class=NoResetConnection,
+            # The server stops a statement too, so no query outlives its client's patience.
+            server_settings={"statement_timeout": str(int(query_seconds * 1000))},
+        )
+        for state, count in (("open", pool.get_size), ("idle", pool.get_idle_size)):
+            metrics.POOL_CONNECTIONS.labels(state).set_function(count)
+        return cls(pool, acquire_seconds)
+
+    async def ping(self) -> bool:
+        """Whether the database answers now (readiness)."""
+        try:
+            async with self.connection() as conn:
+                await conn.fetchval("SELECT 1", timeout=self._acquire_seconds)
+            return True
+        except Unavailable:
+            return False
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        asked = time.perf_counter()
+        try:
+            async with self._pool.acquire(timeout=self._acquire_seconds) as conn:
+                metrics.POOL_WAIT_SECONDS.observe(time.perf_counter() - asked)
+                yield conn
+        except _UNAVAILABLE as exc:
+            log.warning("database unavailable: %s", type(exc).__name__)
+            raise Unavailable("Database unavailable") from None
+        except asyncpg.DataError as exc:
+            # Validation keeps these out; if one gets through, it is still the request's fault.
+            log.warning("database refused a value: %s", type(exc).__name__)
+            raise InvalidArgument("A value in the request cannot be stored") from None
+
+    async def create(self, batch: Batch) -> Created:
+        """Stores the batch atomically; replays keep their ids, a conflict stores nothing."""
+        async with self.connection() as conn:
+            if len(batch.entities) == 1:
+                # One statement is atomic by itself, and with one row a conflict
+                # means nothing was inserted: no BEGIN/COMMIT round trips needed.
+                return await writes.create(conn, batch)
+            async with conn.transaction():
+                return await writes.create(conn, batch)
+
+    async def get(self, summary_id: str) -> Summary | None:
+        """The summary, with its children (oldest first) when it is a Conversation."""
+        async with self.connection() as conn:
+            row = await conn.fetchrow(f"{reads.SELECT} WHERE summary_id = $1", summary_id)
+            if row is None:
+                return None
+            children = await conn.fetch(
+                f"{reads.SELECT} WHERE conversation_id = $1 ORDER BY date_created, id", summary_id
+            )
+            parent, *rest = await reads.with_insights(conn, [row, *children])
+        parent.children = rest
+        return parent
+
+    async def list(self, query: ListQuery) -> Page:
+        """One page, newest first or best match first; `next_cursor` is set when more follow."""
+        sql, args = reads.list_sql(query)
+        async with self.connection() as conn:
+            summaries = await reads.with_insights(conn, await conn.fetch(sql, *args))
+        if len(summaries) <= query.page_size:
+            return Page(summaries, None)
+        page = summaries[: query.page_size]
+        return Page(page, Cursor(page[-1].date_created, page[-1].id, page[-1].rank))
+
+    async def stats(self, filters: Filters, grouping: Grouping) -> Stats:
+        """How many summaries the filters select, and their groups."""
+        async with self.connection() as conn:
+            return await reads.stats(conn, filters, grouping)
+
+    async def top_insights(self, filters: Filters, kind: str, limit: int) -> Sequence[TopInsight]:
+        """The most frequent insight titles of `kind`, with the share resolved."""
+        async with self.connection() as conn:
+            return await reads.top_insights(conn, filters, kind, limit)
+
+    async def delete(self, summary_id: str) -> int:
+        """Deletes the summary and its children in one statement; returns how many rows went."""
+        async with self.connection() as conn:
+            return int(
+                await conn.fetchval(
+                    "WITH gone AS (DELETE FROM summaries WHERE summary_id = $1 OR conversation_id = $1"
+                    " RETURNING 1) SELECT count(*) FROM gone",
+                    summary_id,
+                )
+            )
+
+

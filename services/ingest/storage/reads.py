@@ -1,0 +1,147 @@
+"""Reading summaries: the list with its filters and search, one summary, stats and top insights."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from services.ingest.analytics import Grouping
+from services.ingest.model import COLUMN_FILTERS, Filters, Insight, ListQuery, Stats, Summary, TopInsight
+from services.ingest.storage.writes import INSIGHT_COLUMNS
+
+# A Summary's scalar fields are columns of the same name, read in the dataclass's order;
+# snippet and rank are a search's, computed in _list_sql.
+_NOT_COLUMNS = ("insights", "children", "snippet", "rank")
+_COLUMNS = tuple(f.name for f in dataclasses.fields(Summary) if f.name not in _NOT_COLUMNS)
+SELECT = f"SELECT {', '.join(_COLUMNS)}, '' AS snippet, 0::float8 AS rank FROM summaries"
+# The query a search runs: the words stemmed in every language rows may be in.
+_QUERY = " || ".join(f"websearch_to_tsquery('{c}', $q)" for c in
+                     ("simple", "spanish", "english", "portuguese", "french", "german", "italian"))
+_SNIPPET = "'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1'"
+# Each grouping over the summaries picked by the filters (a CTE named "picked").
+_BY_COLUMN = "SELECT coalesce({0}, '') AS key, count(*) AS count FROM picked GROUP BY 1 ORDER BY 2 DESC, 1"
+_BY_TIME = ("SELECT to_char(date_trunc('{0}', date_created AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS key,"
+            " count(*) AS count FROM picked GROUP BY 1 ORDER BY 1")
+_GROUPS = {
+    **{column: _BY_COLUMN.format(column) for column in ("summary_type", "media_type", "language", "agent_id",
+                                                         "source_id")},
+    "insight_type": "SELECT i.type AS key, count(DISTINCT i.summary_pk) AS count FROM insights i"
+                    " JOIN picked p ON p.id = i.summary_pk GROUP BY 1 ORDER BY 2 DESC, 1",
+    "outcome": "SELECT i.outcome AS key, count(DISTINCT i.summary_pk) AS count FROM insights i"
+               " JOIN picked p ON p.id = i.summary_pk WHERE i.type = 'Resolution' AND i.outcome IS NOT NULL"
+               " GROUP BY 1 ORDER BY 2 DESC, 1",
+    **{unit: _BY_TIME.format(unit) for unit in ("day", "week", "month")},
+}
+
+
+def list_sql(query: ListQuery) -> tuple[str, list[Any]]:
+    source, where, args, own = filtered(query.filters)
+    select, order, rank = f"{SELECT}{source}", "date_created DESC, id DESC", ""
+    if own:
+        select = (f"SELECT {', '.join(_COLUMNS)},"
+                  f" ts_headline(parley_ts_config(language), summary, {own}, {_SNIPPET}) AS snippet,"
+                  f" ts_rank(search, {own})::float8 AS rank FROM summaries{source}")
+        if query.by_relevance:
+            order, rank = "rank DESC, id DESC", f"ts_rank(search, {own})::float8"
+    if query.after and query.by_relevance:
+        args += [query.after.rank, query.after.id]
+        where.append(f"({rank}, id) < (${len(args) - 1}, ${len(args)})")
+    elif query.after:
+        args += [query.after.date_created, query.after.id]
+        where.append(f"(date_created, id) < (${len(args) - 1}, ${len(args)})")
+    args.append(query.page_size + 1)  # one extra row tells whether another page follows
+    return (f"{select}{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ${len(args)}",
+            args)
+
+
+def filtered(filters: Filters) -> tuple[str, list[str], list[Any], str]:
+    """What follows "FROM summaries" (the search's query, when there is one), the WHERE
+    conditions, their arguments, and each row's own search query ("" without a search)."""
+    where, args = _where(filters)
+    if not filters.text:
+        return "", where, args, ""
+    args.append(filters.text)
+    n = len(args)
+    # The words stemmed in every language find candidates through the GIN index; each row
+    # is then matched with its own language's query, so "refund -parcels" excludes what
+    # that row's stemmer calls a parcel.
+    own = f"websearch_to_tsquery(parley_ts_config(language), ${n})"
+    where.append(f"search @@ candidates AND search @@ {own}")
+    return f", (SELECT {_QUERY.replace('$q', f'${n}')}) AS q(candidates)", where, args, own
+
+
+def _where(filters: Filters) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    for column in COLUMN_FILTERS:
+        value = getattr(filters, column)
+        if value:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    if filters.date_from:
+        args.append(filters.date_from)
+        where.append(f"date_created >= ${len(args)}")
+    if filters.date_to:
+        args.append(filters.date_to)
+        where.append(f"date_created < ${len(args)}")
+    if filters.generated is not None:
+        args.append(filters.generated)
+        where.append(f"generated = ${len(args)}")
+    if filters.insight_type:
+        args.append(filters.insight_type)
+        where.append(f"EXISTS (SELECT 1 FROM insights i WHERE i.summary_pk = summaries.id"
+                     f" AND i.type = ${len(args)})")
+    if filters.outcome:
+        args.append(filters.outcome)
+        where.append("EXISTS (SELECT 1 FROM insights i WHERE i.summary_pk = summaries.id"
+                     f" AND i.type = 'Resolution' AND i.outcome = ${len(args)})")
+    return where, args
+
+
+async def stats(conn: asyncpg.Connection, filters: Filters, grouping: Grouping) -> Stats:
+    source, where, args, _ = filtered(filters)
+    picked = f"SELECT summaries.* FROM summaries{source}{' WHERE ' + ' AND '.join(where) if where else ''}"
+    total = int(await conn.fetchval(f"WITH picked AS ({picked}) SELECT count(*) FROM picked", *args))
+    if not grouping.by:
+        return Stats(total, [])
+    args.append(grouping.limit)
+    rows = await conn.fetch(f"WITH picked AS ({picked}) {_GROUPS[grouping.by]} LIMIT ${len(args)}", *args)
+    return Stats(total, [(str(r["key"]), int(r["count"])) for r in rows])
+
+
+async def top_insights(conn: asyncpg.Connection, filters: Filters, kind: str, limit: int) -> list[TopInsight]:
+    source, where, args, _ = filtered(filters)
+    picked = f"SELECT summaries.id FROM summaries{source}{' WHERE ' + ' AND '.join(where) if where else ''}"
+    args += [kind, limit]
+    sql = f"""
+        WITH picked AS ({picked}),
+        resolved AS (
+            SELECT DISTINCT i.summary_pk FROM insights i JOIN picked p ON p.id = i.summary_pk
+            WHERE i.type = 'Resolution' AND i.outcome IS NOT NULL),
+        titled AS (
+            SELECT i.summary_pk, parley_title_key(i.title) AS key, btrim(i.title) AS title
+            FROM insights i JOIN picked p ON p.id = i.summary_pk WHERE i.type = ${len(args) - 1})
+        SELECT mode() WITHIN GROUP (ORDER BY t.title) AS title, count(DISTINCT t.summary_pk) AS count,
+               count(DISTINCT r.summary_pk)::float8 / count(DISTINCT t.summary_pk) AS share
+        FROM titled t LEFT JOIN resolved r USING (summary_pk)
+        GROUP BY t.key ORDER BY count DESC, t.key LIMIT ${len(args)}"""
+    rows = await conn.fetch(sql, *args)
+    return [TopInsight(kind, r["title"], int(r["count"]), float(r["share"])) for r in rows]
+
+
+async def with_insights(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[Summary]:
+    summaries = [Summary(*row) for row in rows]
+    if not summaries:
+        return summaries
+    by_pk = {s.id: s for s in summaries}
+    insights = await conn.fetch(
+        f"SELECT summary_pk, {', '.join(INSIGHT_COLUMNS)} FROM insights"
+        " WHERE summary_pk = ANY($1::bigint[]) ORDER BY summary_pk, position",
+        list(by_pk),
+    )
+    for row in insights:
+        by_pk[row["summary_pk"]].insights.append(Insight(*tuple(row)[1:]))
+    return summaries

@@ -1,0 +1,103 @@
+"""Writing summaries: one statement stores a batch, its insights and its search text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.ingest.errors import ChangedWhileStoring, ContentConflict, MissingParent, ParentDeleted
+from services.ingest.model import Batch, Created
+
+# The entity attributes stored as columns of the same name, in INSERT_SQL's order.
+ENTITY_COLUMNS = (
+    "summary_id", "summary_type", "media_type", "language", "agent_id", "source_id",
+    "summary", "generated", "date_created", "conversation_id",
+)
+INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
+
+# Public: the benchmark's plain-asyncpg ceiling runs this same statement.
+INSERT_SQL = """
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::bytea[], $12::text[])
+        WITH ORDINALITY AS t(summary_id, summary_type, media_type, language, agent_id, source_id,
+                             summary, generated, date_created, conversation_id, content_hash, insight_text, ord)
+), inserted AS (
+    INSERT INTO summaries (summary_id, summary_type, media_type, language, agent_id, source_id,
+                           summary, generated, date_created, conversation_id, content_hash, search)
+    SELECT summary_id, summary_type, media_type, language, agent_id, source_id,
+           summary, generated, date_created, conversation_id, content_hash,
+           setweight(to_tsvector(parley_ts_config(language), summary), 'A')
+           || setweight(to_tsvector(parley_ts_config(language), insight_text), 'B')
+    FROM input ORDER BY ord
+    ON CONFLICT (summary_id) DO NOTHING
+    RETURNING id, summary_id
+), inserted_insights AS (
+    INSERT INTO insights (summary_pk, position, type, title, description, outcome)
+    SELECT inserted.id, i.position, i.type, i.title, i.description, i.outcome
+    FROM unnest($13::text[], $14::int[], $15::text[], $16::text[], $17::text[], $18::text[])
+        AS i(summary_id, position, type, title, description, outcome)
+    JOIN inserted USING (summary_id)
+)
+SELECT id, summary_id FROM inserted
+"""
+
+async def create(conn: asyncpg.Connection, batch: Batch) -> Created:
+    await _check_parents(conn, batch.outside_parents)
+    try:
+        rows = await conn.fetch(INSERT_SQL, *insert_columns(batch))
+    except asyncpg.ForeignKeyViolationError:
+        raise ParentDeleted() from None
+    ids = {r["summary_id"]: r["id"] for r in rows}
+    inserted = len(ids)
+    if inserted < len(batch.entities):
+        ids.update(await _replayed(conn, batch, ids))
+    return Created(ids=ids, inserted=inserted)
+
+
+def insert_columns(batch: Batch) -> list[list[Any]]:
+    """INSERT_SQL's 18 array arguments: the summaries' columns, their hashes, the text of their
+    insights (for search), then the insights'."""
+    columns: list[list[Any]] = [[getattr(e, name) for e in batch.entities] for name in ENTITY_COLUMNS]
+    columns.append(list(batch.hashes))
+    columns.append([" ".join(f"{i.title} {i.description}" for i in e.insights) for e in batch.entities])
+    insights: list[list[Any]] = [[] for _ in range(2 + len(INSIGHT_COLUMNS))]
+    for entity in batch.entities:
+        for position, insight in enumerate(entity.insights):
+            values = (entity.summary_id, position, *(getattr(insight, name) for name in INSIGHT_COLUMNS))
+            for column, value in zip(insights, values, strict=True):
+                column.append(value)
+    return columns + insights
+
+
+async def _check_parents(conn: asyncpg.Connection, wanted: dict[str, int]) -> None:
+    if not wanted:
+        return
+    rows = await conn.fetch(
+        "SELECT summary_id, summary_type FROM summaries WHERE summary_id = ANY($1::text[])", list(wanted)
+    )
+    found = {r["summary_id"]: r["summary_type"] for r in rows}
+    for parent, index in wanted.items():
+        if found.get(parent) != "Conversation":
+            raise MissingParent(index, parent, found.get(parent))
+
+
+async def _replayed(conn: asyncpg.Connection, batch: Batch, inserted: dict[str, int]) -> dict[str, int]:
+    """Ids of the summaries already stored with identical content; any other difference is a conflict."""
+    pending = {
+        e.summary_id: digest
+        for e, digest in zip(batch.entities, batch.hashes, strict=True)
+        if e.summary_id not in inserted
+    }
+    rows = await conn.fetch(
+        "SELECT id, summary_id, content_hash FROM summaries WHERE summary_id = ANY($1::text[])", list(pending)
+    )
+    if len(rows) < len(pending):
+        raise ChangedWhileStoring()
+    for row in rows:
+        if row["content_hash"] != pending[row["summary_id"]]:
+            raise ContentConflict(row["summary_id"])
+    return {r["summary_id"]: r["id"] for r in rows}
+
+
