@@ -42,6 +42,14 @@ def text_problem(value: str) -> str | None:
     return "must not contain the NUL character (\\u0000)" if "\x00" in value else None
 
 
+def lookup_problem(value: str, longest: int = ID_MAX) -> str | None:
+    """What makes a value to look up or filter by unusable: too long, or a NUL that no stored
+    value can hold. Anything else could have been stored, by today's rules or earlier ones."""
+    if len(value) > longest:
+        return f"must be at most {longest} characters"
+    return text_problem(value)
+
+
 def language_problem(value: str) -> str | None:
     return None if _LANGUAGE.fullmatch(value) else "must be a language tag such as es, en or pt-BR"
 

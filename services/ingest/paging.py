@@ -11,9 +11,11 @@ import json
 from datetime import datetime
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
 from services.common.errors import InvalidArgument
 from services.ingest.domain import INSIGHT_TYPES, MEDIA_TYPES, SUMMARY_TYPES
-from services.ingest.fields import ID_MAX, text_problem, timestamp_problem
+from services.ingest.fields import ID_MAX, lookup_problem, timestamp_problem
 from services.ingest.model import COLUMN_FILTERS, Cursor, Filters, ListQuery
 
 DEFAULT_PAGE_SIZE = 50
@@ -22,8 +24,7 @@ MAX_PAGE_SIZE = 500
 # The string filters, by their Filters names; "text" is the request's q.
 TEXT_FILTERS = (*COLUMN_FILTERS, "insight_type", "outcome", "text")
 _ENUMS = {"summary_type": SUMMARY_TYPES, "media_type": MEDIA_TYPES, "insight_type": INSIGHT_TYPES}
-_JSON_NAMES = {name: "".join(w.title() if i else w for i, w in enumerate(name.split("_")))
-               for name in TEXT_FILTERS} | {"text": "q"}
+_JSON_NAMES = {name: to_camel(name) for name in TEXT_FILTERS} | {"text": "q"}
 _QUERY_MAX = 500
 
 
@@ -116,10 +117,7 @@ def _check_text(text: dict[str, str]) -> None:
         json_name = _JSON_NAMES[name]
         if not value:
             continue
-        longest = _QUERY_MAX if name == "text" else ID_MAX
-        if len(value) > longest:
-            raise InvalidArgument(f"{json_name} must be at most {longest} characters")
-        problem = text_problem(value)
+        problem = lookup_problem(value, _QUERY_MAX if name == "text" else ID_MAX)
         if problem:
             raise InvalidArgument(f"{json_name} {problem}")
     for name, allowed in _ENUMS.items():

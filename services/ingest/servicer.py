@@ -12,7 +12,7 @@ from services.common import metrics
 from services.common.errors import InvalidArgument, NotFound, ParleyError
 from services.common.values import to_python
 from services.ingest import analytics, domain, paging
-from services.ingest.fields import ID_MAX, text_problem
+from services.ingest.fields import lookup_problem
 from services.ingest.model import Filters, Summary
 from services.ingest.storage import Storage
 
@@ -113,7 +113,7 @@ def _filters(request: pb.GetConversationStatsRequest | pb.ListTopInsightsRequest
 def _lookup_id(summary_id: str) -> str:
     """An id to look up: anything that could have been stored, so ids stored before today's
     rules stay reachable; NUL and overlong ids could never have been."""
-    problem = text_problem(summary_id) or (f"must be at most {ID_MAX} characters" if len(summary_id) > ID_MAX else None)
+    problem = lookup_problem(summary_id)
     if problem:
         raise InvalidArgument(f"summaryId {problem}")
     return summary_id

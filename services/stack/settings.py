@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common import ports
+from services.common.startup import env_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,15 +53,9 @@ def gateway_limits(settings: StackSettings) -> dict[str, str]:
 
 def settings_env(settings: BaseSettings) -> dict[str, str]:
     """`settings` as the environment variables that make a child process read the same values."""
-    prefix = settings.model_config.get("env_prefix", "")
     env = {}
-    for name, info in type(settings).model_fields.items():
+    for name in type(settings).model_fields:
         value = getattr(settings, name)
-        if value is None:
-            continue
-        alias = info.validation_alias
-        if isinstance(alias, AliasChoices):
-            alias = alias.choices[0]
-        key = alias if isinstance(alias, str) else f"{prefix}{name}"
-        env[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+        if value is not None:
+            env[env_name(type(settings), name)] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
