@@ -139,7 +139,7 @@ def asyncpg_worker(pool: asyncpg.Pool, batch: int, run: str) -> Callable[[], Awa
 
     async def worker() -> bool:
         rows = [_plain(raw) for raw in entities(batch, run)]
-        args = insert_columns(Batch(rows, [b"x"] * len(rows), {}))  # type: ignore[arg-type]  # duck-typed rows
+        args = insert_columns(Batch(rows, [b"x"] * len(rows), {}), {})  # type: ignore[arg-type]  # duck-typed rows
         async with pool.acquire() as conn:
             if batch == 1:  # one statement is atomic by itself, as the service does it
                 await conn.fetch(INSERT_SQL, *args)

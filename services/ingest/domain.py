@@ -195,48 +195,48 @@ def check_size(count: int, max_entities: int) -> None:
         raise TooLarge(f"Too many entities: {count} (at most {max_entities} per request)")
 
 
-def check_batch(entities: Sequence[Entity]) -> None:
-    """The rules that span a batch: unique ids, parents before children."""
+def _links(entities: Sequence[Entity]) -> tuple[dict[int, str], dict[str, int]]:
+    """Each child's parent when the batch holds it earlier (index -> the parent's summaryId),
+    and the parents it does not hold (conversationId -> the first such child's index).
+    A child names its parent by summaryId or by the parent's Genesys conversation id;
+    a summaryId wins where both could match."""
     seen: dict[str, int] = {}
+    genesys: dict[str, int] = {}
+    inside: dict[int, str] = {}
+    outside: dict[str, int] = {}
     for index, entity in enumerate(entities):
-        _check_parent(entity, index, entities, seen)
         if entity.summary_id in seen:
             raise InvalidArgument(
                 f"entities[{index}].summaryId '{entity.summary_id}' appears twice in the batch "
                 f"(also entities[{seen[entity.summary_id]}])"
             )
         seen[entity.summary_id] = index
-
-
-def _check_parent(entity: Entity, index: int, batch: Sequence[Entity], earlier: dict[str, int]) -> None:
-    if not entity.is_child:
-        if entity.conversation_id is not None:
+        ref = entity.conversation_id
+        if not entity.is_child:
+            if ref is not None:
+                if ref in genesys:
+                    raise InvalidArgument(
+                        f"entities[{index}].conversationId '{ref}' is also the conversationId of "
+                        f"entities[{genesys[ref]}]: one Conversation summary per Genesys conversation"
+                    )
+                genesys[ref] = index
+            continue
+        if ref is None:
+            raise InvalidArgument(CHILD_NEEDS_PARENT)
+        position = seen.get(ref, genesys.get(ref))
+        if position is None or position == index:
+            outside.setdefault(ref, index)
+        elif entities[position].is_child:
             raise InvalidArgument(
-                f"entities[{index}].conversationId must be empty for a Conversation summary (it has no parent)"
+                f"entities[{index}].conversationId '{ref}' names a "
+                f"{entities[position].summary_type} summary, not a Conversation"
             )
-        return
-    if entity.conversation_id is None:
-        raise InvalidArgument(CHILD_NEEDS_PARENT)
-    position = earlier.get(entity.conversation_id)
-    if position is not None and batch[position].summary_type != "Conversation":
-        raise InvalidArgument(
-            f"entities[{index}].conversationId '{entity.conversation_id}' names a "
-            f"{batch[position].summary_type} summary, not a Conversation"
-        )
-
-
-def external_parents(entities: Sequence[Entity]) -> dict[str, int]:
-    """Parents that children name but the batch does not hold earlier, with the first child's index."""
-    earlier: set[str] = set()
-    wanted: dict[str, int] = {}
-    for index, entity in enumerate(entities):
-        if entity.is_child and entity.conversation_id not in earlier:
-            wanted.setdefault(entity.conversation_id or "", index)
-        earlier.add(entity.summary_id)
-    return wanted
+        else:
+            inside[index] = entities[position].summary_id
+    return inside, outside
 
 
 def prepare(entities: Sequence[Entity]) -> Batch:
     """Checks the rules that span the batch and decides everything storage needs."""
-    check_batch(entities)
-    return Batch(entities, [e.content_hash() for e in entities], external_parents(entities))
+    inside, outside = _links(entities)
+    return Batch(entities, [e.content_hash() for e in entities], outside, inside)

@@ -29,3 +29,13 @@ class ChangedWhileStoring(AlreadyExists):
 
     def __init__(self) -> None:
         super().__init__("A summaryId in this batch changed while it was being stored; retry the request")
+
+
+class GenesysIdTaken(AlreadyExists):
+    """Another Conversation already carries this Genesys conversation id."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A Conversation summary in this batch has a conversationId that another Conversation summary "
+            "already has: one Conversation summary per Genesys conversation"
+        )

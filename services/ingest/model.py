@@ -34,13 +34,21 @@ class Summary:
     summary: str
     generated: bool
     date_created: datetime
+    # A child's parent Conversation (its summary_id); None for a Conversation.
     conversation_id: str | None
+    # The Genesys conversation id: a Conversation's, or the one a child linked by.
+    genesys_conversation_id: str | None
     create_time: datetime
     # In a search: an excerpt with the matched words marked, and how well the row matched.
     snippet: str = ""
     rank: float = 0.0
     insights: list[Insight] = field(default_factory=list)
     children: list[Summary] = field(default_factory=list)
+
+    @property
+    def shown_conversation_id(self) -> str | None:
+        """conversationId as the client sent it: the Genesys id where there is one."""
+        return self.genesys_conversation_id or self.conversation_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,8 @@ class Batch:
     hashes: Sequence[bytes]
     # Parents that children name but the batch does not hold earlier -> the first such child's index.
     outside_parents: dict[str, int]
+    # Children whose parent is earlier in the batch: index -> the parent's summary_id.
+    inside_links: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +80,7 @@ class Cursor:
 
 
 # The filters that are equality on a column of the same name.
-COLUMN_FILTERS = ("summary_type", "media_type", "language", "agent_id", "source_id", "conversation_id")
+COLUMN_FILTERS = ("summary_type", "media_type", "language", "agent_id", "source_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +92,7 @@ class Filters:
     language: str = ""
     agent_id: str = ""
     source_id: str = ""
-    conversation_id: str = ""
+    conversation_id: str = ""  # a Conversation's summaryId or Genesys id: its summaries
     date_from: datetime | None = None  # inclusive
     date_to: datetime | None = None  # exclusive
     insight_type: str = ""  # has an insight of this type

@@ -22,7 +22,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 # The string filters, by their Filters names; "text" is the request's q.
-TEXT_FILTERS = (*COLUMN_FILTERS, "insight_type", "outcome", "text")
+TEXT_FILTERS = (*COLUMN_FILTERS, "conversation_id", "insight_type", "outcome", "text")
 _ENUMS = {"summary_type": SUMMARY_TYPES, "media_type": MEDIA_TYPES, "insight_type": INSIGHT_TYPES}
 _JSON_NAMES = {name: to_camel(name) for name in TEXT_FILTERS} | {"text": "q"}
 _QUERY_MAX = 500

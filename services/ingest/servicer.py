@@ -141,7 +141,8 @@ def _to_proto(summary: Summary) -> pb.Conversation:
         summary=summary.summary,
         generated=summary.generated,
         date_created=domain.format_timestamp(summary.date_created),
-        conversation_id=summary.conversation_id,
+        conversation_id=summary.shown_conversation_id,
+        parent_summary_id=summary.conversation_id,
         insights=[
             pb.Insight(type=i.type, title=i.title, description=i.description, outcome=i.outcome)
             for i in summary.insights

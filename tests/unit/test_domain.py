@@ -72,4 +72,27 @@ def test_batch_size_limits() -> None:
 def test_external_parents_are_those_not_earlier_in_the_batch() -> None:
     entities = [domain.parse_entity(e, i) for i, e in enumerate(
         [conversation("c-1"), child("a-1", "c-1"), child("a-2", "c-9"), child("a-3", "c-9")])]
-    assert domain.external_parents(entities) == {"c-9": 2}
+    batch = domain.prepare(entities)
+    assert batch.outside_parents == {"c-9": 2}
+    assert batch.inside_links == {1: "c-1"}
+
+
+def test_children_link_to_a_parent_in_the_batch_by_its_genesys_id() -> None:
+    entities = [domain.parse_entity(e, i) for i, e in enumerate(
+        [conversation("c-1", conversationId="g-1"), child("a-1", "g-1"), child("a-2", "c-1")])]
+    batch = domain.prepare(entities)
+    assert batch.inside_links == {1: "c-1", 2: "c-1"}
+    assert batch.outside_parents == {}
+
+
+def test_a_summary_id_wins_over_a_genesys_id_in_the_batch() -> None:
+    entities = [domain.parse_entity(e, i) for i, e in enumerate(
+        [conversation("c-1", conversationId="c-2"), conversation("c-2"), child("a-1", "c-2")])]
+    assert domain.prepare(entities).inside_links == {2: "c-2"}
+
+
+def test_two_conversations_of_one_genesys_conversation_are_refused() -> None:
+    entities = [domain.parse_entity(e, i) for i, e in enumerate(
+        [conversation("c-1", conversationId="g-1"), conversation("c-2", conversationId="g-1")])]
+    with pytest.raises(InvalidArgument, match=r"^entities\[1\]\.conversationId 'g-1' is also the conversationId"):
+        domain.prepare(entities)

@@ -6,13 +6,19 @@ from typing import Any
 
 import asyncpg
 
-from services.ingest.errors import ChangedWhileStoring, ContentConflict, MissingParent, ParentDeleted
+from services.ingest.errors import (
+    ChangedWhileStoring,
+    ContentConflict,
+    GenesysIdTaken,
+    MissingParent,
+    ParentDeleted,
+)
 from services.ingest.model import Batch, Created
 
 # The entity attributes stored as columns of the same name, in INSERT_SQL's order.
 ENTITY_COLUMNS = (
     "summary_id", "summary_type", "media_type", "language", "agent_id", "source_id",
-    "summary", "generated", "date_created", "conversation_id",
+    "summary", "generated", "date_created",
 )
 INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 
@@ -20,14 +26,17 @@ INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 INSERT_SQL = """
 WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::bytea[], $12::text[])
+                         $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::text[], $12::bytea[],
+                         $13::text[])
         WITH ORDINALITY AS t(summary_id, summary_type, media_type, language, agent_id, source_id,
-                             summary, generated, date_created, conversation_id, content_hash, insight_text, ord)
+                             summary, generated, date_created, conversation_id, genesys_conversation_id,
+                             content_hash, insight_text, ord)
 ), inserted AS (
     INSERT INTO summaries (summary_id, summary_type, media_type, language, agent_id, source_id,
-                           summary, generated, date_created, conversation_id, content_hash, search)
+                           summary, generated, date_created, conversation_id, genesys_conversation_id,
+                           content_hash, search)
     SELECT summary_id, summary_type, media_type, language, agent_id, source_id,
-           summary, generated, date_created, conversation_id, content_hash,
+           summary, generated, date_created, conversation_id, genesys_conversation_id, content_hash,
            setweight(to_tsvector(parley_ts_config(language), summary), 'A')
            || setweight(to_tsvector(parley_ts_config(language), insight_text), 'B')
     FROM input ORDER BY ord
@@ -36,7 +45,7 @@ WITH input AS (
 ), inserted_insights AS (
     INSERT INTO insights (summary_pk, position, type, title, description, outcome)
     SELECT inserted.id, i.position, i.type, i.title, i.description, i.outcome
-    FROM unnest($13::text[], $14::int[], $15::text[], $16::text[], $17::text[], $18::text[])
+    FROM unnest($14::text[], $15::int[], $16::text[], $17::text[], $18::text[], $19::text[])
         AS i(summary_id, position, type, title, description, outcome)
     JOIN inserted USING (summary_id)
 )
@@ -44,11 +53,15 @@ SELECT id, summary_id FROM inserted
 """
 
 async def create(conn: asyncpg.Connection, batch: Batch) -> Created:
-    await _check_parents(conn, batch.outside_parents)
+    links = {**batch.inside_links, **await _outside_links(conn, batch)}
     try:
-        rows = await conn.fetch(INSERT_SQL, *insert_columns(batch))
+        rows = await conn.fetch(INSERT_SQL, *insert_columns(batch, links))
     except asyncpg.ForeignKeyViolationError:
         raise ParentDeleted() from None
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "summaries_genesys_conversation_key":
+            raise
+        raise GenesysIdTaken() from None
     ids = {r["summary_id"]: r["id"] for r in rows}
     inserted = len(ids)
     if inserted < len(batch.entities):
@@ -56,10 +69,15 @@ async def create(conn: asyncpg.Connection, batch: Batch) -> Created:
     return Created(ids=ids, inserted=inserted)
 
 
-def insert_columns(batch: Batch) -> list[list[Any]]:
-    """INSERT_SQL's 18 array arguments: the summaries' columns, their hashes, the text of their
-    insights (for search), then the insights'."""
+def insert_columns(batch: Batch, links: dict[int, str]) -> list[list[Any]]:
+    """INSERT_SQL's 19 array arguments: the summaries' columns, their parents' summary ids and
+    Genesys ids, their hashes, the text of their insights (for search), then the insights'.
+    `links` has each child's parent summary_id by the child's index."""
     columns: list[list[Any]] = [[getattr(e, name) for e in batch.entities] for name in ENTITY_COLUMNS]
+    columns.append([links.get(i) for i in range(len(batch.entities))])
+    # As sent, where it is not the parent's summary_id: a Conversation's or a child's Genesys id.
+    columns.append([e.conversation_id if e.conversation_id != links.get(i) else None
+                    for i, e in enumerate(batch.entities)])
     columns.append(list(batch.hashes))
     columns.append([" ".join(f"{i.title} {i.description}" for i in e.insights) for e in batch.entities])
     insights: list[list[Any]] = [[] for _ in range(2 + len(INSIGHT_COLUMNS))]
@@ -71,16 +89,30 @@ def insert_columns(batch: Batch) -> list[list[Any]]:
     return columns + insights
 
 
-async def _check_parents(conn: asyncpg.Connection, wanted: dict[str, int]) -> None:
+async def _outside_links(conn: asyncpg.Connection, batch: Batch) -> dict[int, str]:
+    """The stored parent of each child whose parent is not in the batch, found by summary_id
+    or else by Genesys conversation id."""
+    wanted = batch.outside_parents
     if not wanted:
-        return
+        return {}
     rows = await conn.fetch(
-        "SELECT summary_id, summary_type FROM summaries WHERE summary_id = ANY($1::text[])", list(wanted)
+        "SELECT summary_id, summary_type, genesys_conversation_id FROM summaries"
+        " WHERE summary_id = ANY($1::text[])"
+        " OR (summary_type = 'Conversation' AND genesys_conversation_id = ANY($1::text[]))",
+        list(wanted),
     )
-    found = {r["summary_id"]: r["summary_type"] for r in rows}
-    for parent, index in wanted.items():
-        if found.get(parent) != "Conversation":
-            raise MissingParent(index, parent, found.get(parent))
+    by_id = {r["summary_id"]: r["summary_type"] for r in rows}
+    by_genesys = {r["genesys_conversation_id"]: r["summary_id"] for r in rows if r["genesys_conversation_id"]}
+    parents: dict[str, str] = {}
+    for ref, index in wanted.items():
+        if by_id.get(ref, "Conversation") != "Conversation":  # a summaryId wins over a Genesys id
+            raise MissingParent(index, ref, by_id[ref])
+        parent = ref if ref in by_id else by_genesys.get(ref)
+        if parent is None:
+            raise MissingParent(index, ref, None)
+        parents[ref] = parent
+    return {i: parents[e.conversation_id] for i, e in enumerate(batch.entities)
+            if e.is_child and i not in batch.inside_links and e.conversation_id in parents}
 
 
 async def _replayed(conn: asyncpg.Connection, batch: Batch, inserted: dict[str, int]) -> dict[str, int]:
