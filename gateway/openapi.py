@@ -75,7 +75,10 @@ class _Files:
         return found
 
     def comment(self, key: tuple[str, tuple[int, ...]] | None) -> str:
-        return self.comments.get(key, "") if key else ""
+        """The element's leading comment, less lines meant for buf's linter."""
+        text = self.comments.get(key, "") if key else ""
+        lines = (line for line in text.split("\n") if not line.strip().startswith("buf:lint:"))
+        return "\n".join(lines).strip()
 
 
 def _field_schema(files: _Files, field: descriptor_pb2.FieldDescriptorProto) -> dict[str, Any]:
@@ -114,6 +117,15 @@ def _message_schema(files: _Files, full_name: str) -> dict[str, Any]:
     return schema
 
 
+# The media types of the methods that answer raw bodies (google.api.HttpBody).
+_RAW_BODIES = {"ExportConversations": ("application/x-ndjson", "text/csv")}
+
+
+def _first_sentence(comment: str) -> str:
+    text = " ".join(comment.split())
+    return text.split(". ")[0].rstrip(".")
+
+
 def _operation(files: _Files, package: str, service: Any, method: Any, where: tuple[str, tuple[int, ...]],
                rule: http_pb2.HttpRule) -> tuple[str, str, dict[str, Any]]:
     verb = rule.WhichOneof("pattern")
@@ -129,13 +141,17 @@ def _operation(files: _Files, package: str, service: Any, method: Any, where: tu
                        for f in request.field if f.name not in in_path and f.type != F.TYPE_MESSAGE]
     operation: dict[str, Any] = {
         "operationId": method.name, "tags": [service.name],
-        "summary": files.comment(where).split("\n")[0], "description": files.comment(where),
+        "summary": _first_sentence(files.comment(where)), "description": files.comment(where),
         "security": _SECURITY.get(package, _DEFAULT_SECURITY),
         "responses": {"200": {"description": "OK", "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{_schema_name(method.output_type)}"}}}},
             **{code: {"description": text, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in _ERRORS.items()}},
     }
+    if method.output_type == ".google.api.HttpBody":
+        # Raw bodies (HttpBody), streamed: their media types, not the wrapper message.
+        operation["responses"]["200"]["content"] = {
+            media: {"schema": {"type": "string"}} for media in _RAW_BODIES[method.name]}
     if parameters:
         operation["parameters"] = parameters
     if rule.body == "*":

@@ -16,6 +16,8 @@ RPC_SECONDS = Histogram("parley_rpc_seconds", "RPC duration", ["method"],
 POOL_CONNECTIONS = Gauge("parley_db_pool_connections", "PostgreSQL connections in ingest's pool", ["state"])
 POOL_WAIT_SECONDS = Histogram("parley_db_pool_wait_seconds", "Time waiting for a pooled connection",
                               buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
+EXPORTED = Counter("parley_ingest_exported", "Summaries streamed out by exports")
+RETAINED_DELETED = Counter("parley_ingest_retention_deleted", "Summaries deleted by the retention job")
 ENTITIES = Counter("parley_ingest_entities", "Entities by outcome: stored, replayed or rejected", ["outcome"])
 
 RECORDS = Counter("parley_synth_records", "Records returned to clients")

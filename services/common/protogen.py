@@ -17,7 +17,7 @@ PROTO_ROOT = Path(__file__).resolve().parents[2] / "proto"
 # googleapis-common-protos ships google/api/*.proto next to its Python modules.
 GOOGLEAPIS_ROOT = Path(annotations_pb2.__file__).resolve().parents[2]
 WKT_ROOT = Path(grpc_tools.__file__).resolve().parent / "_proto"
-GOOGLE_API_FILES = ("annotations.proto", "http.proto")
+GOOGLE_API_FILES = ("annotations.proto", "http.proto", "httpbody.proto")
 
 
 def generate(out: Path, descriptor: Path, protos: list[str]) -> None:

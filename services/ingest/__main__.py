@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -12,6 +13,8 @@ from parley.admin.v1 import key_service_pb2_grpc as admin_grpc
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from parley.synth.v1 import synth_service_pb2 as synth_pb
+from services.common import metrics
+from services.common.errors import ParleyError
 from services.common.guard import Guard
 from services.common.keys import INGEST_FORMS, KeyStore, bootstrap_keys
 from services.common.logs import configure_logging
@@ -44,6 +47,8 @@ SCOPES = {
     f"/{SERVICE_NAME}/DeleteConversation": "conversations:delete",
     f"/{SERVICE_NAME}/GetConversationStats": "conversations:read",
     f"/{SERVICE_NAME}/ListTopInsights": "conversations:read",
+    f"/{SERVICE_NAME}/ExportConversations": "conversations:read",
+    f"/{SERVICE_NAME}/BatchDeleteConversations": "conversations:delete",
 }
 # INGEST_API_KEYS keep doing all they did before keys had scopes, and can manage keys.
 BOOTSTRAP_SCOPES = ("conversations:write", "conversations:read", "conversations:delete", "admin")
@@ -71,7 +76,8 @@ async def start(settings: IngestSettings) -> Running:
         query_seconds=settings.query_timeout_seconds,
         acquire_seconds=settings.pool_acquire_timeout_seconds,
     )
-    servicer = ConversationServicer(storage, settings.max_entities, Pager(page_token_secret(settings)))
+    servicer = ConversationServicer(storage, settings.max_entities, Pager(page_token_secret(settings)),
+                                    settings.max_exports)
     keys = KeyStore(bootstrap_keys(settings.api_key_list, "bootstrap-ingest", BOOTSTRAP_SCOPES), storage.pool,
                     settings.key_cache_seconds, settings.pool_acquire_timeout_seconds)
 
@@ -92,7 +98,24 @@ async def start(settings: IngestSettings) -> Running:
                                    metrics_address=settings.metrics_listen)
     server.watch_readiness(storage.ping, settings.readiness_interval_seconds)
     server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
+    if settings.retention_days:
+        server.keep_running(keep_retention(servicer, settings.retention_days, settings.retention_interval_seconds))
     return running
+
+
+async def keep_retention(servicer: ConversationServicer, days: int, interval: float) -> None:
+    """INGEST_RETENTION_DAYS: deletes what is older, at start and then every interval. Every
+    replica may run it; deleting what another replica deleted already is a no-op."""
+    log.info("retention: summaries older than %d days are deleted every %ss", days, interval)
+    while True:
+        try:
+            deleted = await servicer.delete_older_than(days)
+        except ParleyError as exc:
+            log.warning("retention: not applied this time (%s); retrying in %ss", exc.message, interval)
+        else:
+            metrics.RETAINED_DELETED.inc(deleted)
+            log.info("retention: deleted %d summaries older than %d days", deleted, days)
+        await asyncio.sleep(interval)
 
 
 async def main() -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+from google.api import httpbody_pb2
 
 from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from services.common import metrics
-from services.common.errors import InvalidArgument, NotFound, ParleyError
+from services.common.errors import InvalidArgument, NotFound, ParleyError, RateLimited
 from services.common.values import to_python
-from services.ingest import analytics, domain, paging
+from services.ingest import analytics, domain, export, paging
 from services.ingest.fields import lookup_problem
 from services.ingest.model import Filters, Summary
 from services.ingest.storage import Storage
@@ -20,11 +25,18 @@ from services.ingest.storage import Storage
 _STRING_FIELDS = tuple(f.name for f in pb.ConversationEntity.DESCRIPTOR.fields if f.type == f.TYPE_STRING)
 
 
+# Rows a chunk of an export (one streamed message), and selected rows a delete statement.
+EXPORT_CHUNK_ROWS = 1000
+DELETE_CHUNK_ROWS = 5000
+
+
 class ConversationServicer(pb_grpc.ConversationServiceServicer):
-    def __init__(self, storage: Storage, max_entities: int, pager: paging.Pager) -> None:
+    def __init__(self, storage: Storage, max_entities: int, pager: paging.Pager, max_exports: int = 2) -> None:
         self._storage = storage
         self._max_entities = max_entities
         self._pager = pager
+        # Each export holds a pooled connection for as long as its client reads.
+        self._exports = asyncio.Semaphore(max_exports)
 
     async def CreateConversations(
         self, request: pb.CreateConversationsRequest, context: grpc.aio.ServicerContext
@@ -84,6 +96,42 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
         return pb.ListTopInsightsResponse(insights=[
             pb.TopInsight(type=t.type, title=t.title, count=t.count, resolved_share=t.resolved_share) for t in top])
 
+    async def ExportConversations(
+        self, request: pb.ExportConversationsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[httpbody_pb2.HttpBody]:
+        form, filters = export.form(request.format), _filters(request)
+        if self._exports.locked():
+            raise RateLimited("Too many exports in progress; retry shortly", retry_after=5)
+        async with self._exports:
+            content_type = export.CONTENT_TYPES[form]
+            # The first message carries the content type, and goes out before the first row is read.
+            yield httpbody_pb2.HttpBody(content_type=content_type, data=export.head(form))
+            rows = self._storage.export(filters, form, EXPORT_CHUNK_ROWS)
+            async with contextlib.aclosing(rows):
+                async for chunk in rows:
+                    metrics.EXPORTED.inc(len(chunk))
+                    yield httpbody_pb2.HttpBody(content_type=content_type, data=export.chunk(form, chunk))
+
+    async def BatchDeleteConversations(
+        self, request: pb.BatchDeleteConversationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchDeleteConversationsResponse:
+        filters = _filters(request)
+        if filters.date_to is None:
+            raise InvalidArgument("dateCreatedTo is required: only summaries created before it are deleted")
+        if request.dry_run:
+            deleted, conversations = await self._storage.count_deletable(filters)
+        else:
+            deleted, conversations = await self._storage.delete_many(filters, DELETE_CHUNK_ROWS)
+        return pb.BatchDeleteConversationsResponse(deleted=deleted, conversations=conversations,
+                                                   dry_run=request.dry_run)
+
+    async def delete_older_than(self, days: int) -> int:
+        """Retention: deletes the summaries created more than `days` ago (with their
+        children, whatever their own age); returns how many went."""
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        deleted, _ = await self._storage.delete_many(Filters(date_to=cutoff), DELETE_CHUNK_ROWS)
+        return deleted
+
     async def DeleteConversation(
         self, request: pb.DeleteConversationRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteConversationResponse:
@@ -93,7 +141,8 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
         return pb.DeleteConversationResponse(summary_id=request.summary_id, deleted=deleted)
 
 
-FilteredRequest = pb.ListConversationsRequest | pb.GetConversationStatsRequest | pb.ListTopInsightsRequest
+FilteredRequest = (pb.ListConversationsRequest | pb.GetConversationStatsRequest | pb.ListTopInsightsRequest
+                   | pb.ExportConversationsRequest | pb.BatchDeleteConversationsRequest)
 
 
 def _text_filters(request: FilteredRequest) -> dict[str, str]:
@@ -104,7 +153,7 @@ def _text_filters(request: FilteredRequest) -> dict[str, str]:
     return text
 
 
-def _filters(request: pb.GetConversationStatsRequest | pb.ListTopInsightsRequest) -> Filters:
+def _filters(request: FilteredRequest) -> Filters:
     return paging.checked_filters(
         _text_filters(request), request.generated if request.HasField("generated") else None,
         request.date_created_from, request.date_created_to)

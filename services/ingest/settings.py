@@ -48,6 +48,13 @@ class IngestSettings(ServerSettings):
     # Signs page tokens; every replica needs the same one. Empty: a random secret per
     # process, so tokens do not survive a restart (`make run` keeps one in .data/).
     page_token_secret: str = Field("", repr=False)
+    # Exports in progress at once in this process; each holds a pooled connection while
+    # its client reads (the next one gets 429).
+    max_exports: int = Field(2, ge=1, le=100)
+    # Deletes summaries created more than this many days ago (Conversations with their
+    # children), every retention_interval_seconds; 0 keeps everything.
+    retention_days: int = Field(0, ge=0, le=36500)
+    retention_interval_seconds: float = Field(3600.0, ge=1, le=86400)
     # Kubernetes runs migrations in an init container and turns this off.
     migrate_on_start: bool = True
 

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -19,7 +20,7 @@ from services.common import metrics
 from services.common.errors import InvalidArgument, Unavailable
 from services.ingest.analytics import Grouping
 from services.ingest.model import Batch, Created, Cursor, Filters, ListQuery, Page, Stats, Summary, TopInsight
-from services.ingest.storage import reads, writes
+from services.ingest.storage import bulk, reads, writes
 from services.ingest.storage.writes import INSERT_SQL, insert_columns
 
 # Public: the benchmark's plain-asyncpg ceiling runs the same statement on purpose.
@@ -152,3 +153,29 @@ class Storage:
             )
 
 
+
+    async def export(self, filters: Filters, form: str, chunk_rows: int) -> AsyncGenerator[Sequence[Any], None]:
+        """The selected summaries, newest first, rendered for `form` ("ndjson": one JSON text
+        a row; "csv": the columns of services/ingest/export.py), in chunks of rows. One
+        transaction (a consistent snapshot) and one pooled connection for the whole export."""
+        async with self.connection() as conn, conn.transaction(readonly=True):
+            async for rows in bulk.export(conn, filters, form, chunk_rows):
+                yield rows
+
+    async def count_deletable(self, filters: Filters) -> tuple[int, int]:
+        """(summaries, conversations) that delete_many would take now."""
+        async with self.connection() as conn:
+            return await bulk.count_deletable(conn, filters)
+
+    async def delete_many(self, filters: Filters, chunk: int) -> tuple[int, int]:
+        """Deletes the selected summaries, each Conversation with its children, `chunk`
+        selected rows a statement (each its own transaction, so no statement outlives the
+        timeout and a failure leaves whole conversations only). Returns (summaries,
+        conversations) deleted."""
+        deleted = conversations = 0
+        while True:
+            async with self.connection() as conn:
+                went, parents = await bulk.delete_chunk(conn, filters, chunk)
+            if not went:
+                return deleted, conversations
+            deleted, conversations = deleted + went, conversations + parents
