@@ -52,7 +52,10 @@ run: setup
 test: setup $(BUF)
 	$(PY) -m pytest
 
+# wrk (Debian's package) loads the gateway from its own process for the scale section.
 bench: setup
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| echo "wrk is missing (apt-get install wrk): the scale section will be skipped"
 	$(PY) -m bench
 
 lint: setup $(BUF)

@@ -22,6 +22,7 @@ import uvloop
 
 from bench.flood import flood_rows
 from bench.load import Result, asyncpg_worker, drive, grpc_worker, rest_worker
+from bench.scale import scale_rows
 from bench.synth import SLOTS, synth_rows
 from services.ingest.settings import default_pool_size
 from services.ingest.storage import NoResetConnection
@@ -31,6 +32,8 @@ from services.stack.stack import Stack, free_port
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 API_KEY = "bench-key"
+# BENCH_ONLY=scale runs the scale section alone.
+ONLY = os.environ.get("BENCH_ONLY", "")
 
 
 def row(name: str, batch: int, result: Result, ceiling: float | None = None) -> str:
@@ -93,6 +96,10 @@ async def run(workdir: Path) -> None:
         await stack.start()
         assert stack.gateway is not None and stack.database_url
         started = time.strftime("%Y-%m-%d %H:%M")
+        if ONLY == "scale":
+            print(f"\nAt scale, {os.cpu_count()} cores, {started}\n")
+            print("\n".join(await scale_rows(stack.gateway.port, stack.database_url, API_KEY)))
+            return
         lines = await scenarios(stack.gateway.port, stack.database_url)
         print(f"\nIngest, {CONCURRENCY} concurrent clients, {SECONDS:.0f} s per row, {os.cpu_count()} cores, "
               f"{started}\n")
@@ -105,6 +112,9 @@ async def run(workdir: Path) -> None:
         lines = await flood_rows(stack.gateway.port, stack.gateway.pid, ingest.process.pid, API_KEY)
         print("\nMemory under a flood (peak resident memory, before -> after)\n")
         print("\n".join(lines))
+        # Last: it fills the database with a million rows.
+        print("\nAt scale, through the gateway\n")
+        print("\n".join(await scale_rows(stack.gateway.port, stack.database_url, API_KEY)))
     finally:
         await stack.stop()
         fake.terminate()

@@ -83,12 +83,13 @@ def _where(filters: Filters) -> tuple[list[str], list[Any]]:
             where.append(f"{column} = ${len(args)}")
     if filters.conversation_id:
         # Every summary of the conversation: the children of the Conversation with that summaryId
-        # or Genesys id, and that Conversation itself when it carries the Genesys id.
+        # or Genesys id, and that Conversation itself when it carries the Genesys id. (ANY(ARRAY())
+        # and the OR of two indexed conditions let PostgreSQL read two indexes and merge them.)
         args.append(filters.conversation_id)
         n = len(args)
-        where.append(f"(conversation_id IN (SELECT p.summary_id FROM summaries p WHERE p.summary_type = 'Conversation'"
-                     f" AND (p.summary_id = ${n} OR p.genesys_conversation_id = ${n}))"
-                     f" OR (summary_type = 'Conversation' AND genesys_conversation_id = ${n}))")
+        where.append(f"(conversation_id = ANY(ARRAY(SELECT p.summary_id FROM summaries p"
+                     f" WHERE p.summary_type = 'Conversation' AND (p.summary_id = ${n} OR p.genesys_conversation_id"
+                     f" = ${n}))) OR (summary_type = 'Conversation' AND genesys_conversation_id = ${n}))")
     if filters.date_from:
         args.append(filters.date_from)
         where.append(f"date_created >= ${len(args)}")

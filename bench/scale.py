@@ -1,0 +1,146 @@
+"""Queries at scale: a million summaries, every list filter, search, stats, top insights and
+export through the gateway, timed by wrk (its own process, not Python's), and what the
+read indexes cost single-entity writes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import asyncpg
+
+from bench import dataset
+
+ROWS = int(os.environ.get("BENCH_SCALE_ROWS", "1000000"))
+SECONDS = int(os.environ.get("BENCH_SCALE_SECONDS", "3"))
+POST_SECONDS = int(os.environ.get("BENCH_SCALE_POST_SECONDS", "10"))
+_WEEK = "dateCreatedFrom=2025-06-02T00:00:00Z&dateCreatedTo=2025-06-09T00:00:00Z"
+_MONTH = "dateCreatedFrom=2025-06-01T00:00:00Z&dateCreatedTo=2025-07-01T00:00:00Z"
+QUERIES = [
+    ("list, no filter", "/api/conversations"),
+    ("list, next page", "/api/conversations?pageToken={token}"),
+    ("list, language=de", "/api/conversations?language=de"),
+    ("list, language matching nothing", "/api/conversations?language=xx"),
+    ("list, mediaType=Unknown", "/api/conversations?mediaType=Unknown"),
+    ("list, summaryType=Agent", "/api/conversations?summaryType=Agent"),
+    ("list, agentId (~500 rows)", "/api/conversations?agentId=agent-8"),
+    ("list, agentId matching nothing", "/api/conversations?agentId=agent-7"),
+    ("list, sourceId", "/api/conversations?sourceId=source-3"),
+    ("list, conversationId", "/api/conversations?conversationId=scale-3"),
+    ("list, one week", f"/api/conversations?{_WEEK}"),
+    ("list, generated=false", "/api/conversations?generated=false"),
+    ("list, insightType=ActionItem", "/api/conversations?insightType=ActionItem"),
+    ("list, outcome=refunded", "/api/conversations?outcome=refunded"),
+    ("list, outcome matching nothing", "/api/conversations?outcome=lost"),
+    ("list, rare combination", "/api/conversations?language=it&mediaType=Unknown&summaryType=Agent&generated=false"),
+    ("search, refund", "/api/conversations?q=refund"),
+    ("search, reembolso + language=es", "/api/conversations?q=reembolso&language=es"),
+    ("search, phrase by relevance", "/api/conversations?q=%22damaged%20parcel%22&orderBy=relevance"),
+    ("search, word matching nothing", "/api/conversations?q=zeppelin"),
+    ("search, refund in one week", f"/api/conversations?q=refund&{_WEEK}"),
+    ("stats, total", "/api/conversations:stats"),
+    ("stats, by mediaType", "/api/conversations:stats?groupBy=mediaType"),
+    ("stats, by language, one month", f"/api/conversations:stats?groupBy=language&{_MONTH}"),
+    ("stats, by day, one month", f"/api/conversations:stats?groupBy=day&{_MONTH}"),
+    ("stats, by week", "/api/conversations:stats?groupBy=week"),
+    ("stats, by agentId", "/api/conversations:stats?groupBy=agentId"),
+    ("stats, by insightType, one month", f"/api/conversations:stats?groupBy=insightType&{_MONTH}"),
+    ("stats, by outcome", "/api/conversations:stats?groupBy=outcome"),
+    ("top reasons", "/api/insights:top?type=Reason"),
+    ("top reasons, one month", f"/api/insights:top?type=Reason&{_MONTH}"),
+    ("top reasons, language=es", "/api/insights:top?type=Reason&language=es"),
+]
+# The indexes and statistics the read side added (migrations 004, 005, 007, 008): dropped
+# for the second write run, to show what they cost a write.
+READ_INDEXES = ("summaries_search_idx", "insights_type_idx", "insights_outcome_idx", "insights_title_key_idx",
+                "summaries_language_date_idx", "summaries_media_type_date_idx", "summaries_summary_type_date_idx")
+
+
+def wrk(url: str, seconds: int, connections: int, options: tuple[str, ...] = (),
+        script_args: tuple[str, ...] = ()) -> dict[str, float]:
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *options, url]
+    if script_args:
+        args += ["--", *script_args]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+    def millis(label: str) -> float:
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert match, out
+        return float(match[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match[2]]
+
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rate, out
+    errors = re.search(r"Socket errors: .*", out)
+    return {"p50": millis("50%"), "p99": millis("99%"), "rps": float(rate[1]),
+            "bad": float(bad[1]) if bad else 0.0, "socket_errors": 1.0 if errors else 0.0}
+
+
+def export_rate(base: str, key: str, form: str) -> tuple[float, int]:
+    """Seconds and bytes for one whole export, read by curl."""
+    started = time.perf_counter()
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                          "-H", f"x-api-key: {key}", f"{base}/api/conversations:export?format={form}"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "200", out
+    return time.perf_counter() - started, int(out[1])
+
+
+async def scale_rows(port: int, dsn: str, key: str) -> list[str]:
+    if not shutil.which("wrk"):
+        return ["wrk is not installed (Debian package wrk): the scale benchmark did not run"]
+    base = f"http://127.0.0.1:{port}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        await dataset.load(conn, ROWS)
+        loaded = time.perf_counter() - started
+        summaries = await conn.fetchval("SELECT count(*) FROM summaries")
+        insights = await conn.fetchval("SELECT count(*) FROM insights")
+        token = await _page_token(base, key)
+        lines = [f"{summaries:,} summaries and {insights:,} insights, loaded in {loaded:.0f} s; wrk, 2 connections, "
+                 f"{SECONDS} s a query; load average before: {_load()}", "",
+                 "| query | p50 ms | p99 ms | requests/s | non-2xx |", "|---|---:|---:|---:|---:|"]
+        for name, path in QUERIES:
+            r = await asyncio.to_thread(wrk, base + path.format(token=token), SECONDS, 2, ("-H", f"x-api-key: {key}"))
+            lines.append(f"| {name} | {r['p50']:.1f} | {r['p99']:.1f} | {r['rps']:,.0f} | {r['bad']:.0f} |")
+            print(lines[-1], flush=True)  # progress: the section takes minutes
+        lines += ["", "| export | rows | seconds | rows/s | MB/s |", "|---|---:|---:|---:|---:|"]
+        for form in ("ndjson", "csv"):
+            seconds, size = await asyncio.to_thread(export_rate, base, key, form)
+            lines.append(f"| {form} | {summaries:,} | {seconds:.1f} | {summaries / seconds:,.0f} "
+                         f"| {size / seconds / 1e6:.1f} |")
+        lines += ["", f"Single-entity POST, wrk 32 connections, {POST_SECONDS} s, at {summaries:,} rows:", "",
+                  "| indexes | requests/s | p50 ms | p99 ms | vs without |", "|---|---:|---:|---:|---:|"]
+        post = Path(__file__).with_name("post.lua")
+        runs: dict[str, dict[str, float]] = {}
+        for label in ("all", "without the read indexes"):
+            if runs:
+                await conn.execute(f"DROP INDEX {', '.join(READ_INDEXES)}")
+            await conn.execute("CHECKPOINT")
+            runs[label] = r = await asyncio.to_thread(
+                wrk, f"{base}/api/conversations", POST_SECONDS, 32, ("-s", str(post)), (key, str(time.time_ns())))
+            assert r["bad"] == 0, r
+        for label, r in runs.items():
+            lines.append(f"| {label} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
+                         f"| {r['rps'] / runs['without the read indexes']['rps']:.2f} |")
+        return lines
+    finally:
+        await conn.close()
+
+
+async def _page_token(base: str, key: str) -> str:
+    out = await asyncio.to_thread(subprocess.run, ["curl", "-sS", "-H", f"x-api-key: {key}",
+                                                   f"{base}/api/conversations"], capture_output=True, text=True)
+    match = re.search(r'"nextPageToken":"([^"]+)"', out.stdout)
+    assert match, out.stdout[:200]
+    return match[1]
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
