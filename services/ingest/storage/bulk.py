@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.ingest.model import Filters
-from services.ingest.storage.reads import filtered
+from services.ingest.storage.reads import selected
 
 # PostgreSQL renders each row, in the service's other process, so the service only joins
 # text: one JSON object shaped as GetConversation's (null fields left out, as there),
@@ -48,19 +48,15 @@ async def export(
     """The selected rows, newest first, rendered for `form`, `chunk_rows` at a time. The
     caller holds a transaction open (a cursor lives in one); each fetch is its own statement,
     so the statement timeout bounds a fetch, not the whole export."""
-    source, where, args, _ = filtered(filters)
-    sql = (f"SELECT {ROWS[form]} FROM summaries{source}{JOINS[form]}"
-           f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-           " ORDER BY date_created DESC, id DESC")
+    sql, args = selected(filters, ROWS[form], JOINS[form])
+    sql += " ORDER BY date_created DESC, id DESC"
     cursor = await conn.cursor(sql, *args)
     while rows := await cursor.fetch(chunk_rows):
         yield rows
 
 
 def _picked(filters: Filters, limit: bool) -> tuple[str, list[Any]]:
-    source, where, args, _ = filtered(filters)
-    sql = (f"SELECT summaries.id, summary_id, summary_type FROM summaries{source}"
-           f"{' WHERE ' + ' AND '.join(where) if where else ''}")
+    sql, args = selected(filters, "summaries.id, summary_id, summary_type")
     if limit:
         args.append(0)  # the chunk size, set by the caller
         sql += f" ORDER BY summaries.id LIMIT ${len(args)}"

@@ -53,8 +53,18 @@ def list_sql(query: ListQuery) -> tuple[str, list[Any]]:
         args += [query.after.date_created, query.after.id]
         where.append(f"(date_created, id) < (${len(args) - 1}, ${len(args)})")
     args.append(query.page_size + 1)  # one extra row tells whether another page follows
-    return (f"{select}{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ${len(args)}",
+    return (f"{select}{_where_clause(where)} ORDER BY {order} LIMIT ${len(args)}",
             args)
+
+
+def selected(filters: Filters, columns: str, joins: str = "") -> tuple[str, list[Any]]:
+    """SELECT `columns` of the summaries the filters pick (with `joins` after FROM), and its arguments."""
+    source, where, args, _ = filtered(filters)
+    return f"SELECT {columns} FROM summaries{source}{joins}{_where_clause(where)}", args
+
+
+def _where_clause(where: list[str]) -> str:
+    return " WHERE " + " AND ".join(where) if where else ""
 
 
 def filtered(filters: Filters) -> tuple[str, list[str], list[Any], str]:
@@ -111,8 +121,7 @@ def _where(filters: Filters) -> tuple[list[str], list[Any]]:
 
 
 async def stats(conn: asyncpg.Connection, filters: Filters, grouping: Grouping) -> Stats:
-    source, where, args, _ = filtered(filters)
-    picked = f"SELECT summaries.* FROM summaries{source}{' WHERE ' + ' AND '.join(where) if where else ''}"
+    picked, args = selected(filters, "summaries.*")
     total = int(await conn.fetchval(f"WITH picked AS ({picked}) SELECT count(*) FROM picked", *args))
     if not grouping.by:
         return Stats(total, [])
@@ -122,8 +131,7 @@ async def stats(conn: asyncpg.Connection, filters: Filters, grouping: Grouping) 
 
 
 async def top_insights(conn: asyncpg.Connection, filters: Filters, kind: str, limit: int) -> list[TopInsight]:
-    source, where, args, _ = filtered(filters)
-    picked = f"SELECT summaries.id FROM summaries{source}{' WHERE ' + ' AND '.join(where) if where else ''}"
+    picked, args = selected(filters, "summaries.id")
     args += [kind, limit]
     sql = f"""
         WITH picked AS ({picked}),
