@@ -71,11 +71,13 @@ FROM (SELECT n, {_LANGUAGE} AS language, {_MEDIA} AS media, {_reason('n')} AS re
      LATERAL (SELECT {_phrase('t.language')} AS phrase) AS p
 """
 
+# The summaries and their insights in one statement, as the service writes them: the counts
+# kept for stats (migration 009) count each summary with the insights it has at the end of
+# the statement that inserts it.
 _INSIGHTS = f"""
 INSERT INTO insights (summary_pk, position, type, title, description, outcome)
 SELECT s.id, i.position, i.type, i.title, i.description, i.outcome
-FROM (SELECT id, substr(summary_id, 7)::bigint AS n FROM summaries
-      WHERE summary_id LIKE 'scale-%' AND id BETWEEN $1 AND $2) AS s,
+FROM (SELECT id, substr(summary_id, 7)::bigint AS n FROM added) AS s,
      LATERAL (VALUES (0, 'Reason', {_reason('s.n')}, 'The customer said so', NULL),
                      (1, 'Resolution', 'Handled', 'What the agent did', {_outcome('s.n')}),
                      (2, 'ActionItem', 'Call back', 'Within two days', NULL)) AS i(position, type, title, description,
@@ -91,8 +93,6 @@ async def load(conn: asyncpg.Connection, rows: int, chunk: int = 100_000) -> Non
     await conn.execute("SET maintenance_work_mem = '256MB'")
     for first in range(1, rows + 1, chunk):
         last = min(rows, first + chunk - 1)
-        bounds = await conn.fetchrow(
-            f"WITH added AS ({_SUMMARIES} RETURNING id) SELECT min(id), max(id) FROM added", first, last, rows)
-        await conn.execute(_INSIGHTS, bounds[0], bounds[1])
+        await conn.execute(f"WITH added AS ({_SUMMARIES} RETURNING id, summary_id) {_INSIGHTS}", first, last, rows)
     await conn.execute("VACUUM ANALYZE summaries")
     await conn.execute("VACUUM ANALYZE insights")

@@ -98,6 +98,7 @@ async def start(settings: IngestSettings) -> Running:
                                    metrics_address=settings.metrics_listen)
     server.watch_readiness(storage.ping, settings.readiness_interval_seconds)
     server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
+    server.keep_running(keep_merging_counts(storage, settings.counts_merge_seconds))
     if settings.retention_days:
         server.keep_running(keep_retention(servicer, settings.retention_days, settings.retention_interval_seconds))
     return running
@@ -116,6 +117,19 @@ async def keep_retention(servicer: ConversationServicer, days: int, interval: fl
             metrics.RETAINED_DELETED.inc(deleted)
             log.info("retention: deleted %d summaries older than %d days", deleted, days)
         await asyncio.sleep(interval)
+
+
+async def keep_merging_counts(storage: Storage, interval: float) -> None:
+    """Folds the counts stats read (migration 009) every interval: they stay exact without
+    it, but each write appends rows that a read then adds up."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            days = await storage.merge_counts()
+        except ParleyError as exc:
+            log.warning("counts: not merged this time (%s); retrying in %ss", exc.message, interval)
+        else:
+            log.debug("counts: merged %d days", days)
 
 
 async def main() -> None:

@@ -55,6 +55,8 @@ class IngestSettings(ServerSettings):
     # children), every retention_interval_seconds; 0 keeps everything.
     retention_days: int = Field(0, ge=0, le=36500)
     retention_interval_seconds: float = Field(3600.0, ge=1, le=86400)
+    # How often the counts kept for stats and top insights are merged (migration 009).
+    counts_merge_seconds: float = Field(10.0, ge=0.1, le=3600)
     # Kubernetes runs migrations in an init container and turns this off.
     migrate_on_start: bool = True
 

@@ -20,7 +20,7 @@ from services.common import metrics
 from services.common.errors import InvalidArgument, Unavailable
 from services.ingest.analytics import Grouping
 from services.ingest.model import Batch, Created, Cursor, Filters, ListQuery, Page, Stats, Summary, TopInsight
-from services.ingest.storage import bulk, reads, writes
+from services.ingest.storage import aggregates, bulk, reads, writes
 from services.ingest.storage.writes import INSERT_SQL, insert_columns
 
 # Public: the benchmark's plain-asyncpg ceiling runs the same statement on purpose.
@@ -141,12 +141,12 @@ class Storage:
     async def stats(self, filters: Filters, grouping: Grouping) -> Stats:
         """How many summaries the filters select, and their groups."""
         async with self.connection() as conn:
-            return await reads.stats(conn, filters, grouping)
+            return await aggregates.stats(conn, filters, grouping)
 
     async def top_insights(self, filters: Filters, kind: str, limit: int) -> Sequence[TopInsight]:
         """The most frequent insight titles of `kind`, with the share resolved."""
         async with self.connection() as conn:
-            return await reads.top_insights(conn, filters, kind, limit)
+            return await aggregates.top_insights(conn, filters, kind, limit)
 
     async def delete(self, summary_id: str) -> int:
         """Deletes the summary and its children in one statement; returns how many rows went."""
@@ -159,7 +159,11 @@ class Storage:
                 )
             )
 
-
+    async def merge_counts(self) -> int:
+        """Folds the counts appended since the last merge into one row per key and day (see
+        migration 009); returns how many days it merged (0 when another merge is running)."""
+        async with self.connection() as conn:
+            return int(await conn.fetchval("SELECT parley_merge_counts()"))
 
     async def export(self, filters: Filters, form: str, chunk_rows: int) -> AsyncGenerator[Sequence[Any], None]:
         """The selected summaries, newest first, rendered for `form` ("ndjson": one JSON text

@@ -1,4 +1,4 @@
-"""Reading summaries: the list with its filters and search, one summary, stats and top insights."""
+"""Reading summaries: the list with its filters and search, one summary with its insights."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.ingest.analytics import Grouping
-from services.ingest.model import COLUMN_FILTERS, Filters, Insight, ListQuery, Stats, Summary, TopInsight
+from services.ingest.model import COLUMN_FILTERS, Filters, Insight, ListQuery, Summary
 from services.ingest.storage.writes import INSIGHT_COLUMNS
 
 # A Summary's scalar fields are columns of the same name, read in the dataclass's order;
@@ -21,20 +20,6 @@ SELECT = f"SELECT {', '.join(_COLUMNS)}, '' AS snippet, 0::float8 AS rank FROM s
 _QUERY = " || ".join(f"websearch_to_tsquery('{c}', $q)" for c in
                      ("simple", "spanish", "english", "portuguese", "french", "german", "italian"))
 _SNIPPET = "'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1'"
-# Each grouping over the summaries picked by the filters (a CTE named "picked").
-_BY_COLUMN = "SELECT coalesce({0}, '') AS key, count(*) AS count FROM picked GROUP BY 1 ORDER BY 2 DESC, 1"
-_BY_TIME = ("SELECT to_char(date_trunc('{0}', date_created AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS key,"
-            " count(*) AS count FROM picked GROUP BY 1 ORDER BY 1")
-_GROUPS = {
-    **{column: _BY_COLUMN.format(column) for column in ("summary_type", "media_type", "language", "agent_id",
-                                                         "source_id")},
-    "insight_type": "SELECT i.type AS key, count(DISTINCT i.summary_pk) AS count FROM insights i"
-                    " JOIN picked p ON p.id = i.summary_pk GROUP BY 1 ORDER BY 2 DESC, 1",
-    "outcome": "SELECT i.outcome AS key, count(DISTINCT i.summary_pk) AS count FROM insights i"
-               " JOIN picked p ON p.id = i.summary_pk WHERE i.type = 'Resolution' AND i.outcome IS NOT NULL"
-               " GROUP BY 1 ORDER BY 2 DESC, 1",
-    **{unit: _BY_TIME.format(unit) for unit in ("day", "week", "month")},
-}
 
 
 def list_sql(query: ListQuery) -> tuple[str, list[Any]]:
@@ -57,9 +42,10 @@ def list_sql(query: ListQuery) -> tuple[str, list[Any]]:
             args)
 
 
-def selected(filters: Filters, columns: str, joins: str = "") -> tuple[str, list[Any]]:
-    """SELECT `columns` of the summaries the filters pick (with `joins` after FROM), and its arguments."""
-    source, where, args, _ = filtered(filters)
+def selected(filters: Filters, columns: str, joins: str = "", args: list[Any] | None = None) -> tuple[str, list[Any]]:
+    """SELECT `columns` of the summaries the filters pick (with `joins` after FROM), and its
+    arguments: `args` (a statement's earlier ones) with the filters' appended."""
+    source, where, args, _ = filtered(filters, args)
     return f"SELECT {columns} FROM summaries{source}{joins}{_where_clause(where)}", args
 
 
@@ -67,10 +53,10 @@ def _where_clause(where: list[str]) -> str:
     return " WHERE " + " AND ".join(where) if where else ""
 
 
-def filtered(filters: Filters) -> tuple[str, list[str], list[Any], str]:
+def filtered(filters: Filters, args: list[Any] | None = None) -> tuple[str, list[str], list[Any], str]:
     """What follows "FROM summaries" (the search's query, when there is one), the WHERE
-    conditions, their arguments, and each row's own search query ("" without a search)."""
-    where, args = _where(filters)
+    conditions, their arguments (after `args`), and each row's own search query ("" without a search)."""
+    where, args = _where(filters, [] if args is None else args)
     if not filters.text:
         return "", where, args, ""
     args.append(filters.text)
@@ -83,9 +69,8 @@ def filtered(filters: Filters) -> tuple[str, list[str], list[Any], str]:
     return f", (SELECT {_QUERY.replace('$q', f'${n}')}) AS q(candidates)", where, args, own
 
 
-def _where(filters: Filters) -> tuple[list[str], list[Any]]:
+def _where(filters: Filters, args: list[Any]) -> tuple[list[str], list[Any]]:
     where: list[str] = []
-    args: list[Any] = []
     for column in COLUMN_FILTERS:
         value = getattr(filters, column)
         if value:
@@ -118,35 +103,6 @@ def _where(filters: Filters) -> tuple[list[str], list[Any]]:
         where.append("EXISTS (SELECT 1 FROM insights i WHERE i.summary_pk = summaries.id"
                      f" AND i.type = 'Resolution' AND i.outcome = ${len(args)})")
     return where, args
-
-
-async def stats(conn: asyncpg.Connection, filters: Filters, grouping: Grouping) -> Stats:
-    picked, args = selected(filters, "summaries.*")
-    total = int(await conn.fetchval(f"WITH picked AS ({picked}) SELECT count(*) FROM picked", *args))
-    if not grouping.by:
-        return Stats(total, [])
-    args.append(grouping.limit)
-    rows = await conn.fetch(f"WITH picked AS ({picked}) {_GROUPS[grouping.by]} LIMIT ${len(args)}", *args)
-    return Stats(total, [(str(r["key"]), int(r["count"])) for r in rows])
-
-
-async def top_insights(conn: asyncpg.Connection, filters: Filters, kind: str, limit: int) -> list[TopInsight]:
-    picked, args = selected(filters, "summaries.id")
-    args += [kind, limit]
-    sql = f"""
-        WITH picked AS ({picked}),
-        resolved AS (
-            SELECT DISTINCT i.summary_pk FROM insights i JOIN picked p ON p.id = i.summary_pk
-            WHERE i.type = 'Resolution' AND i.outcome IS NOT NULL),
-        titled AS (
-            SELECT i.summary_pk, parley_title_key(i.title) AS key, btrim(i.title) AS title
-            FROM insights i JOIN picked p ON p.id = i.summary_pk WHERE i.type = ${len(args) - 1})
-        SELECT mode() WITHIN GROUP (ORDER BY t.title) AS title, count(DISTINCT t.summary_pk) AS count,
-               count(DISTINCT r.summary_pk)::float8 / count(DISTINCT t.summary_pk) AS share
-        FROM titled t LEFT JOIN resolved r USING (summary_pk)
-        GROUP BY t.key ORDER BY count DESC, t.key LIMIT ${len(args)}"""
-    rows = await conn.fetch(sql, *args)
-    return [TopInsight(kind, r["title"], int(r["count"]), float(r["share"])) for r in rows]
 
 
 async def with_insights(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[Summary]:

@@ -1,0 +1,190 @@
+"""Stats and top insights: added up from the counts PostgreSQL keeps on write (migration 009)
+where they can answer, and from the summaries themselves where they cannot.
+
+The counts are kept a UTC day at a time. A date range is counted in whole days from them,
+and its part days at either end (a range from 09:30) from the summaries, in one statement:
+the answer is exact, and at one snapshot, either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.ingest.analytics import TIME_BUCKETS, Grouping
+from services.ingest.model import Filters, Stats, TopInsight
+from services.ingest.storage.reads import selected
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A table of counts: what it can narrow by (Filters fields) and group by (Grouping.by)."""
+
+    table: str
+    narrows: frozenset[str]
+    groups: frozenset[str]
+
+
+SUMMARY_COUNTS = Counts("summary_counts",
+                        frozenset({"summary_type", "media_type", "language", "generated", "insight_type", "outcome"}),
+                        frozenset({"", "summary_type", "media_type", "language", "insight_type", "outcome",
+                                   *TIME_BUCKETS}))
+ACTOR_COUNTS = Counts("actor_counts", frozenset({"summary_type", "agent_id", "source_id"}),
+                      frozenset({"", "summary_type", "agent_id", "source_id", *TIME_BUCKETS}))
+TITLE_COUNTS = Counts("title_counts", frozenset({"summary_type", "media_type", "language", "generated"}),
+                      frozenset({""}))
+
+# Each grouping as (key, n) rows: over the counts, and over the summaries a filter picks ({picked}).
+_COUNTED_KEYS = {"insight_type": ("k.key", " CROSS JOIN LATERAL unnest(insight_types) AS k(key)"),
+                 "outcome": ("k.key", " CROSS JOIN LATERAL unnest(outcomes) AS k(key)"),
+                 **{unit: (f"to_char(date_trunc('{unit}', day::timestamp), 'YYYY-MM-DD')", "")
+                    for unit in TIME_BUCKETS}}
+_PICKED_KEYS = {
+    "insight_type": "SELECT i.type AS key, count(DISTINCT i.summary_pk) AS n FROM insights i"
+                    " JOIN ({picked}) AS p ON p.id = i.summary_pk GROUP BY 1",
+    "outcome": "SELECT i.outcome AS key, count(DISTINCT i.summary_pk) AS n FROM insights i"
+               " JOIN ({picked}) AS p ON p.id = i.summary_pk WHERE i.type = 'Resolution' AND i.outcome IS NOT NULL"
+               " GROUP BY 1",
+    **{unit: f"SELECT to_char(date_trunc('{unit}', date_created AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS key,"
+             " count(*) AS n FROM ({picked}) AS p GROUP BY 1" for unit in TIME_BUCKETS},
+}
+_COLUMNS = ("summary_type", "media_type", "language", "agent_id", "source_id")
+_NO_KEY = "''"  # the total's one group
+# A Conversation has no agent: grouped by agent, it counts under "".
+_PICKED_COLUMN = "SELECT coalesce({column}, '') AS key, count(*) AS n FROM ({picked}) AS p GROUP BY 1"
+# Top titles as (key, title, summaries, resolved, mentions) rows. From the summaries: each
+# summary counts once per key (on its first title), resolved when a Resolution has an outcome.
+_TITLED = """SELECT t.key, t.title, count(*) FILTER (WHERE t.first) AS summaries,
+       count(*) FILTER (WHERE t.first AND t.resolved) AS resolved, sum(t.mentions) AS mentions
+FROM (SELECT parley_title_key(i.title) AS key, btrim(i.title) AS title, count(*) AS mentions,
+             row_number() OVER (PARTITION BY i.summary_pk, parley_title_key(i.title) ORDER BY btrim(i.title)) = 1
+                 AS first,
+             EXISTS (SELECT 1 FROM insights r WHERE r.summary_pk = i.summary_pk AND r.type = 'Resolution'
+                     AND r.outcome IS NOT NULL) AS resolved
+      FROM insights i JOIN ({picked}) AS p ON p.id = i.summary_pk WHERE i.type = ${kind}
+      GROUP BY i.summary_pk, 1, 2) AS t
+GROUP BY 1, 2"""
+_TITLE_COUNTED = """SELECT title_key AS key, title, sum(summaries) AS summaries,
+       coalesce(sum(summaries) FILTER (WHERE resolved), 0) AS resolved, sum(mentions) AS mentions
+FROM title_counts WHERE {where} GROUP BY 1, 2"""
+# The title shown is the most frequent as written (the earliest in order among equals).
+_TOP = """SELECT (array_agg(title ORDER BY mentions DESC, title))[1] AS title, sum(summaries) AS count,
+       sum(resolved)::float8 / sum(summaries) AS share
+FROM (SELECT key, title, sum(summaries) AS summaries, sum(resolved) AS resolved, sum(mentions) AS mentions
+      FROM ({parts}) AS part GROUP BY 1, 2) AS titles
+GROUP BY key HAVING sum(summaries) > 0 ORDER BY count DESC, key LIMIT ${limit}"""
+
+
+async def stats(conn: asyncpg.Connection, filters: Filters, grouping: Grouping, *, counts: bool = True) -> Stats:
+    """How many summaries the filters select, and their groups; `counts=False` reads the
+    summaries alone (what the counts are checked against)."""
+    table = _counts_for(filters, grouping.by, (SUMMARY_COUNTS, ACTOR_COUNTS)) if counts else None
+    args: list[Any] = []
+    total = f"SELECT sum(n) FROM ({_parts(filters, '', table, args)}) AS part"
+    total_n = int(await conn.fetchval(total, *args) or 0)
+    if not grouping.by:
+        return Stats(total_n, [])
+    args = []
+    parts = _parts(filters, grouping.by, table, args)
+    order = "1" if grouping.by in TIME_BUCKETS else "2 DESC, 1"
+    args.append(grouping.limit)
+    # Counts of deleted summaries add up to 0 until merged away: not a group.
+    rows = await conn.fetch(f"SELECT key, sum(n) AS n FROM ({parts}) AS part GROUP BY 1 HAVING sum(n) <> 0"
+                            f" ORDER BY {order}"
+                            f" LIMIT ${len(args)}", *args)
+    return Stats(total_n, [(str(r["key"]), int(r["n"])) for r in rows])
+
+
+async def top_insights(conn: asyncpg.Connection, filters: Filters, kind: str, limit: int, *,
+                       counts: bool = True) -> list[TopInsight]:
+    """The most frequent insight titles of `kind` among the summaries the filters select."""
+    table = _counts_for(filters, "", (TITLE_COUNTS,)) if counts else None
+    args: list[Any] = [kind]
+    whole, rest = _split(filters) if table else (None, [filters])
+    parts = [_TITLED.format(picked=selected(f, "summaries.id", args=args)[0], kind=1) for f in rest]
+    if table and whole:
+        parts.append(_TITLE_COUNTED.format(where=" AND ".join(["type = $1", *_counted(filters, whole, args)])))
+    args.append(limit)
+    sql = _TOP.format(parts=" UNION ALL ".join(parts), limit=len(args))
+    rows = await conn.fetch(sql, *args)
+    return [TopInsight(kind, r["title"], int(r["count"]), float(r["share"])) for r in rows]
+
+
+def _counts_for(filters: Filters, by: str, tables: tuple[Counts, ...]) -> Counts | None:
+    """The first of `tables` that can narrow by every filter set and group by `by`."""
+    narrowed = {f.name for f in dataclasses.fields(filters)
+                if f.name not in ("date_from", "date_to") and getattr(filters, f.name) not in ("", None)}
+    return next((t for t in tables if narrowed <= t.narrows and by in t.groups), None)
+
+
+def _parts(filters: Filters, by: str, table: Counts | None, args: list[Any]) -> str:
+    """(key, n) rows whose sums per key answer the grouping `by` ("" for the total)."""
+    whole, rest = _split(filters) if table else (None, [filters])
+    parts = [_picked(by, selected(f, _picked_columns(by), args=args)[0]) for f in rest]
+    if table and whole:
+        key, joins = _COUNTED_KEYS.get(by, (f"coalesce({by or _NO_KEY}, '')", ""))
+        where = " AND ".join(_counted(filters, whole, args)) or "true"
+        parts.append(f"SELECT {key} AS key, sum(n) AS n FROM {table.table}{joins} WHERE {where} GROUP BY 1")
+    return " UNION ALL ".join(parts)
+
+
+def _picked_columns(by: str) -> str:
+    return "summaries.id, summaries.date_created" + (f", summaries.{by}" if by in _COLUMNS else "")
+
+
+def _picked(by: str, picked: str) -> str:
+    if by in _PICKED_KEYS:
+        return _PICKED_KEYS[by].format(picked=picked)
+    return _PICKED_COLUMN.format(column=by or _NO_KEY, picked=picked)
+
+
+def _counted(filters: Filters, whole: tuple[date | None, date | None], args: list[Any]) -> list[str]:
+    """The conditions on a table of counts: the filters' and the whole days'."""
+    conditions = []
+    for name in (*_COLUMNS, "generated"):
+        value = getattr(filters, name)
+        if value not in ("", None):
+            args.append(value)
+            conditions.append(f"{name} = ${len(args)}")
+    for name, column in (("insight_type", "insight_types"), ("outcome", "outcomes")):
+        if value := getattr(filters, name):
+            args.append(value)
+            conditions.append(f"${len(args)} = ANY({column})")
+    for bound, op in zip(whole, (">=", "<"), strict=True):
+        if bound is not None:
+            args.append(bound)
+            conditions.append(f"day {op} ${len(args)}")
+    return conditions
+
+
+def _split(filters: Filters) -> tuple[tuple[date | None, date | None] | None, list[Filters]]:
+    """The whole UTC days [first, end) within the filters' date range (None bounds: open;
+    None: no whole day), and the filters for the rest of the range, its part days."""
+    try:
+        first = _day_on_or_after(filters.date_from)
+    except OverflowError:
+        return None, [filters]
+    end = filters.date_to.astimezone(UTC).date() if filters.date_to else None
+    if first and end and first >= end:
+        return None, [filters]
+    rest = []
+    if first and filters.date_from and _midnight(first) > filters.date_from:
+        rest.append(dataclasses.replace(filters, date_to=_midnight(first)))
+    if end and filters.date_to and _midnight(end) < filters.date_to:
+        rest.append(dataclasses.replace(filters, date_from=_midnight(end)))
+    return (first, end), rest
+
+
+def _day_on_or_after(moment: datetime | None) -> date | None:
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.date() if utc.time() == time() else utc.date() + timedelta(days=1)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
