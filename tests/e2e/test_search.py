@@ -7,7 +7,9 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
+from services.ingest.storage import reads
 from tests.conftest import API_KEY
 from tests.factories import batch, child, conversation
 
@@ -88,3 +90,37 @@ async def test_relevance_order_pages_through_every_match(http: httpx.AsyncClient
         if not token:
             break
     assert sorted(seen) == ["a-1", "en-1", "en-2"]
+
+
+async def _all_pages(http: httpx.AsyncClient, **params: Any) -> list[str]:
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = (await http.get("/api/conversations", params={**params, "pageSize": 2, "pageToken": token},
+                               headers=HEADERS)).json()
+        seen += [c["summaryId"] for c in page["conversations"]]
+        token = page["nextPageToken"]
+        if not token:
+            return seen
+
+
+async def test_walk_and_index_answer_alike(http: httpx.AsyncClient, db: asyncpg.Connection,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Storage.list walks the newest WALK_ROWS summaries first and reads the index when that
+    finds too few; relevance ranks the newest RANKED matches. Shrunk here so both paths run."""
+    entities = [conversation(f"c{n:02}", dateCreated=f"2025-02-{1 + n // 2:02}T{10 + n % 2}:00:00Z",
+                             summary="Customer asked for a refund." if n % 3 == 0 else "Caller changed an address.")
+                for n in range(40)]
+    entities[1]["summary"] = "An old telescope order."  # one rare word, far down the walk
+    assert (await http.post("/api/conversations", json=batch(*entities), headers=HEADERS)).status_code == 200
+    refunds = [f"c{n:02}" for n in reversed(range(40)) if n % 3 == 0]  # newest first
+    monkeypatch.setattr(reads, "WALK_ROWS", 6)
+    monkeypatch.setattr(reads, "RANKED", 5)
+    assert await _all_pages(http, q="refund") == refunds  # the walk serves the first pages, the index the rest
+    assert await _all_pages(http, q="telescope") == ["c01"]
+    assert await _all_pages(http, q="refund", dateCreatedTo="2025-02-10T00:00:00Z") == [
+        r for r in refunds if r < "c18"]
+    ranked = await _all_pages(http, q="refund", orderBy="relevance")
+    assert ranked == refunds[:5]  # the newest five, equally relevant: then by id, newest first
+    monkeypatch.setattr(reads, "WALK_ROWS", 2)  # too short to find five: the index answers alike
+    assert await _all_pages(http, q="refund", orderBy="relevance") == ranked

@@ -130,9 +130,14 @@ class Storage:
 
     async def list(self, query: ListQuery) -> Page:
         """One page, newest first or best match first; `next_cursor` is set when more follow."""
-        sql, args = reads.list_sql(query)
+        searching = bool(query.filters.text)
+        sql, args = reads.list_sql(query, walk=searching)
         async with self.connection() as conn:
-            summaries = await reads.with_insights(conn, await conn.fetch(sql, *args))
+            rows = await conn.fetch(sql, *args)
+            if searching and len(rows) <= query.page_size:  # the walk found too few: read the index
+                sql, args = reads.list_sql(query)
+                rows = await conn.fetch(sql, *args)
+            summaries = await reads.with_insights(conn, rows)
         if len(summaries) <= query.page_size:
             return Page(summaries, None)
         page = summaries[: query.page_size]

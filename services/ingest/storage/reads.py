@@ -20,32 +20,58 @@ SELECT = f"SELECT {', '.join(_COLUMNS)}, '' AS snippet, 0::float8 AS rank FROM s
 _QUERY = " || ".join(f"websearch_to_tsquery('{c}', $q)" for c in
                      ("simple", "spanish", "english", "portuguese", "french", "german", "italian"))
 _SNIPPET = "'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1'"
+_NEWEST = " ORDER BY date_created DESC, id DESC"
+# A search is answered one of two ways: walking the summaries the other filters pick in list
+# order until enough match (best for common words), or reading every match through the GIN
+# index (best for rare ones). PostgreSQL's estimates cannot tell the two apart (a phrase in
+# 7% of the rows and a word in none look alike to it), so Storage.list walks first, at most
+# WALK_ROWS summaries, and reads the index when that found
+# too few.
+WALK_ROWS = 10_000
+# orderBy=relevance ranks the newest RANKED matches: bounded work, however common the words.
+RANKED = 200
 
 
-def list_sql(query: ListQuery) -> tuple[str, list[Any]]:
-    source, where, args, own = filtered(query.filters)
-    select, order, rank = f"{SELECT}{source}", "date_created DESC, id DESC", ""
-    if own:
-        select = (f"SELECT {', '.join(_COLUMNS)},"
-                  f" ts_headline(parley_ts_config(language), summary, {own}, {_SNIPPET}) AS snippet,"
-                  f" ts_rank(search, {own})::float8 AS rank FROM summaries{source}")
-        if query.by_relevance:
-            order, rank = "rank DESC, id DESC", f"ts_rank(search, {own})::float8"
-    if query.after and query.by_relevance:
-        args += [query.after.rank, query.after.id]
-        where.append(f"({rank}, id) < (${len(args) - 1}, ${len(args)})")
-    elif query.after:
+def list_sql(query: ListQuery, *, walk: bool = False) -> tuple[str, list[Any]]:
+    """A page of the list, with one extra row that tells whether another page follows. A
+    search with `walk` reads at most the newest WALK_ROWS summaries the other filters pick
+    (and, ordered by relevance, answers nothing unless it found RANKED matches there)."""
+    filters = query.filters
+    where, args = _where(filters, [])
+    if query.after and not query.by_relevance:
         args += [query.after.date_created, query.after.id]
         where.append(f"(date_created, id) < (${len(args) - 1}, ${len(args)})")
-    args.append(query.page_size + 1)  # one extra row tells whether another page follows
-    return (f"{select}{_where_clause(where)} ORDER BY {order} LIMIT ${len(args)}",
-            args)
+    if not filters.text:
+        args.append(query.page_size + 1)
+        return f"{SELECT}{_where_clause(where)}{_NEWEST} LIMIT ${len(args)}", args
+    rows = "summaries"
+    if walk:
+        rows = f"(SELECT * FROM summaries{_where_clause(where)}{_NEWEST} LIMIT {WALK_ROWS}) AS summaries"
+        where = []
+    source, match, own = _search(filters.text, args)
+    where.append(match)
+    columns = ", ".join(_COLUMNS)
+    snippet = f"ts_headline(parley_ts_config(language), summary, {own}, {_SNIPPET}) AS snippet"
+    matches = f"FROM {rows}{source}{_where_clause(where)}{_NEWEST}"
+    if not query.by_relevance:
+        args.append(query.page_size + 1)
+        return f"SELECT {columns}, {snippet}, ts_rank(search, {own})::float8 AS rank {matches} LIMIT ${len(args)}", args
+    ranked: list[str] = []
+    if query.after:
+        args += [query.after.rank, query.after.id]
+        ranked.append(f"(rank, id) < (${len(args) - 1}, ${len(args)})")
+    if walk:
+        ranked.append(f"(SELECT count(*) FROM newest) = {RANKED}")
+    args.append(query.page_size + 1)
+    return (f"WITH newest AS MATERIALIZED (SELECT {columns}, ts_rank(search, {own})::float8 AS rank {matches}"
+            f" LIMIT {RANKED}) SELECT {columns}, {snippet}, rank FROM newest{_where_clause(ranked)}"
+            f" ORDER BY rank DESC, id DESC LIMIT ${len(args)}", args)
 
 
 def selected(filters: Filters, columns: str, joins: str = "", args: list[Any] | None = None) -> tuple[str, list[Any]]:
     """SELECT `columns` of the summaries the filters pick (with `joins` after FROM), and its
     arguments: `args` (a statement's earlier ones) with the filters' appended."""
-    source, where, args, _ = filtered(filters, args)
+    source, where, args = filtered(filters, args)
     return f"SELECT {columns} FROM summaries{source}{joins}{_where_clause(where)}", args
 
 
@@ -53,20 +79,27 @@ def _where_clause(where: list[str]) -> str:
     return " WHERE " + " AND ".join(where) if where else ""
 
 
-def filtered(filters: Filters, args: list[Any] | None = None) -> tuple[str, list[str], list[Any], str]:
+def filtered(filters: Filters, args: list[Any] | None = None) -> tuple[str, list[str], list[Any]]:
     """What follows "FROM summaries" (the search's query, when there is one), the WHERE
-    conditions, their arguments (after `args`), and each row's own search query ("" without a search)."""
+    conditions and their arguments (after `args`)."""
     where, args = _where(filters, [] if args is None else args)
     if not filters.text:
-        return "", where, args, ""
-    args.append(filters.text)
+        return "", where, args
+    source, match, _ = _search(filters.text, args)
+    return source, [*where, match], args
+
+
+def _search(text: str, args: list[Any]) -> tuple[str, str, str]:
+    """A search for `text`: what follows FROM (its query), the condition a row matches it by,
+    and the row's own query (its language's)."""
+    args.append(text)
     n = len(args)
     # The words stemmed in every language find candidates through the GIN index; each row
     # is then matched with its own language's query, so "refund -parcels" excludes what
     # that row's stemmer calls a parcel.
     own = f"websearch_to_tsquery(parley_ts_config(language), ${n})"
-    where.append(f"search @@ candidates AND search @@ {own}")
-    return f", (SELECT {_QUERY.replace('$q', f'${n}')}) AS q(candidates)", where, args, own
+    source = f", (SELECT {_QUERY.replace('$q', f'${n}')}) AS q(candidates)"
+    return source, f"search @@ candidates AND search @@ {own}", own
 
 
 def _where(filters: Filters, args: list[Any]) -> tuple[list[str], list[Any]]:
