@@ -71,9 +71,8 @@ FROM (SELECT n, {_LANGUAGE} AS language, {_MEDIA} AS media, {_reason('n')} AS re
      LATERAL (SELECT {_phrase('t.language')} AS phrase) AS p
 """
 
-# The summaries and their insights in one statement, as the service writes them: the counts
-# kept for stats (migration 009) count each summary with the insights it has at the end of
-# the statement that inserts it.
+# The summaries and their insights in one statement, as the service writes them (the counts
+# kept for stats, migration 009, need a summary's insights in its transaction).
 _INSIGHTS = f"""
 INSERT INTO insights (summary_pk, position, type, title, description, outcome)
 SELECT s.id, i.position, i.type, i.title, i.description, i.outcome

@@ -14,7 +14,6 @@ from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from parley.synth.v1 import synth_service_pb2 as synth_pb
 from services.common import metrics
-from services.common.errors import ParleyError
 from services.common.guard import Guard
 from services.common.keys import INGEST_FORMS, KeyStore, bootstrap_keys
 from services.common.logs import configure_logging
@@ -111,8 +110,9 @@ async def keep_retention(servicer: ConversationServicer, days: int, interval: fl
     while True:
         try:
             deleted = await servicer.delete_older_than(days)
-        except ParleyError as exc:
-            log.warning("retention: not applied this time (%s); retrying in %ss", exc.message, interval)
+        except Exception as exc:  # whatever it was, the next round tries again
+            log.warning("retention: not applied this time (%s: %s); retrying in %ss", type(exc).__name__, exc,
+                        interval)
         else:
             metrics.RETAINED_DELETED.inc(deleted)
             log.info("retention: deleted %d summaries older than %d days", deleted, days)
@@ -125,11 +125,11 @@ async def keep_merging_counts(storage: Storage, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            days = await storage.merge_counts()
-        except ParleyError as exc:
-            log.warning("counts: not merged this time (%s); retrying in %ss", exc.message, interval)
+            folded = await storage.merge_counts()
+        except Exception as exc:  # whatever it was, the next round tries again
+            log.warning("counts: not merged this time (%s: %s); retrying in %ss", type(exc).__name__, exc, interval)
         else:
-            log.debug("counts: merged %d days", days)
+            log.debug("counts: folded %d rows", folded)
 
 
 async def main() -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,6 +17,7 @@ import pytest
 
 from services.ingest.analytics import GROUPS, Grouping
 from services.ingest.domain import INSIGHT_TYPES, parse_entity, prepare
+from services.ingest.migrate import MIGRATIONS, migrate
 from services.ingest.model import Filters
 from services.ingest.storage import Storage, aggregates
 from tests.factories import child, conversation
@@ -101,14 +104,16 @@ async def storage(database: str, ingest: int) -> AsyncIterator[Storage]:
 async def test_counts_answer_as_the_summaries_do_through_writes_deletes_and_merges(storage: Storage) -> None:
     rng = random.Random(20251122)
     await _store(storage, _entities(rng, "a", 60))
-    assert await _assert_counts_agree(storage) == len(_filters()) * (len(GROUPS) + 1)
+    assert await _assert_counts_agree(storage) == len(_filters()) * (len(GROUPS) + 1)  # all still queued
 
     await storage.merge_counts()
-    await _store(storage, _entities(rng, "b", 20))  # merged rows and new ones together
+    await _assert_counts_agree(storage)  # all counted
+    await _store(storage, _entities(rng, "b", 20))  # counted and queued together
     await _assert_counts_agree(storage)
 
-    assert await storage.delete("a3") >= 1  # a Conversation and its children
-    assert await storage.delete("a7-0") in (0, 1)  # a child alone, when a7 has one
+    assert await storage.delete("a3") >= 1  # a counted Conversation and its children
+    assert await storage.delete("a7-0") in (0, 1)  # a counted child alone, when a7 has one
+    assert await storage.delete("b2") >= 1  # a queued one
     deleted, _ = await storage.delete_many(Filters(date_to=START + timedelta(days=2)), 7)
     assert deleted > 0
     await _assert_counts_agree(storage)
@@ -117,6 +122,7 @@ async def test_counts_answer_as_the_summaries_do_through_writes_deletes_and_merg
     await _assert_counts_agree(storage)
     async with storage.connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM summary_counts WHERE NOT merged") == 0
+        assert await conn.fetchval("SELECT count(*) FROM count_queue") == 0
 
 
 async def test_stats_read_the_counts_where_they_cover_the_question(storage: Storage) -> None:
@@ -124,6 +130,7 @@ async def test_stats_read_the_counts_where_they_cover_the_question(storage: Stor
     source answers is decided by the filters, as documented."""
     rng = random.Random(3)
     await _store(storage, _entities(rng, "c", 10))
+    assert await storage.merge_counts() > 0  # counted now, no longer queued
     covered, uncovered = Filters(language="en"), Filters(language="en", text="roaming")
     async with storage.connection() as conn:
         before = [await aggregates.stats(conn, f, Grouping("", 1)) for f in (covered, uncovered)]
@@ -141,3 +148,36 @@ async def test_truncating_summaries_empties_the_counts_and_updates_are_refused(s
         await conn.execute("TRUNCATE summaries CASCADE")
         for table in ("summary_counts", "actor_counts", "title_counts"):
             assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0
+
+
+async def test_summaries_stored_before_the_counts_are_counted_by_the_migration(
+        database: str, tmp_path: Path) -> None:
+    """Migration 009 counts what an older version stored, with the trigger's own code."""
+    admin = await asyncpg.connect(database)
+    name = f"parley_backfill_{secrets.token_hex(4)}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = database.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        before = tmp_path / "before"
+        before.mkdir()
+        for path in sorted(MIGRATIONS.glob("*.sql")):
+            if path.stem < "009":
+                (before / path.name).write_text(path.read_text())
+        conn = await asyncpg.connect(dsn)
+        try:
+            await migrate(conn, before)
+            opened = await Storage.open(dsn, min_size=1, max_size=1, query_seconds=10, acquire_seconds=5)
+            try:
+                await _store(opened, _entities(random.Random(11), "e", 15))
+                await migrate(conn)  # 009 and after: the counts of what is there
+                assert await conn.fetchval("SELECT count(*) FROM summary_counts WHERE NOT merged") == 0
+                assert await conn.fetchval("SELECT sum(n) FROM summary_counts") == await conn.fetchval(
+                    "SELECT count(*) FROM summaries")
+                await _assert_counts_agree(opened)
+            finally:
+                await opened.close()
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()

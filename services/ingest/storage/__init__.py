@@ -165,8 +165,8 @@ class Storage:
             )
 
     async def merge_counts(self) -> int:
-        """Folds the counts appended since the last merge into one row per key and day (see
-        migration 009); returns how many days it merged (0 when another merge is running)."""
+        """Folds the counts appended since the last merge into one row per key (see migration
+        009); returns how many rows it folded (0 when another merge is running)."""
         async with self.connection() as conn:
             return int(await conn.fetchval("SELECT parley_merge_counts()"))
 

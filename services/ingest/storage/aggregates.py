@@ -1,9 +1,10 @@
-"""Stats and top insights: added up from the counts PostgreSQL keeps on write (migration 009)
-where they can answer, and from the summaries themselves where they cannot.
+"""Stats and top insights: added up from the counts PostgreSQL keeps (migration 009) where
+they can answer, and from the summaries themselves where they cannot.
 
-The counts are kept a UTC day at a time. A date range is counted in whole days from them,
-and its part days at either end (a range from 09:30) from the summaries, in one statement:
-the answer is exact, and at one snapshot, either way.
+The counts are kept a UTC day at a time. A date range is counted in whole days from them
+(and from the summaries not counted yet, still queued), and its part days at either end (a
+range from 09:30) from the summaries, in one statement: the answer is exact, and at one
+snapshot, either way.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ _PICKED_KEYS = {
     **{unit: f"SELECT to_char(date_trunc('{unit}', date_created AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS key,"
              " count(*) AS n FROM ({picked}) AS p GROUP BY 1" for unit in TIME_BUCKETS},
 }
+# The summaries inserted and not counted yet: read from the summaries themselves.
+_QUEUED = "summaries.id IN (SELECT id FROM count_queue)"
 _COLUMNS = ("summary_type", "media_type", "language", "agent_id", "source_id")
 _NO_KEY = "''"  # the total's one group
 # A Conversation has no agent: grouped by agent, it counts under "".
@@ -108,6 +111,8 @@ async def top_insights(conn: asyncpg.Connection, filters: Filters, kind: str, li
     parts = [_TITLED.format(picked=selected(f, "summaries.id", args=args)[0], kind=1) for f in rest]
     if table and whole:
         parts.append(_TITLE_COUNTED.format(where=" AND ".join(["type = $1", *_counted(filters, whole, args)])))
+        queued = selected(_within(filters, whole), "summaries.id", args=args, also=_QUEUED)[0]
+        parts.append(_TITLED.format(picked=queued, kind=1))
     args.append(limit)
     sql = _TOP.format(parts=" UNION ALL ".join(parts), limit=len(args))
     rows = await conn.fetch(sql, *args)
@@ -126,6 +131,8 @@ def _parts(filters: Filters, by: str, table: Counts | None, args: list[Any]) -> 
     whole, rest = _split(filters) if table else (None, [filters])
     parts = [_picked(by, selected(f, _picked_columns(by), args=args)[0]) for f in rest]
     if table and whole:
+        queued = selected(_within(filters, whole), _picked_columns(by), args=args, also=_QUEUED)[0]
+        parts.append(_picked(by, queued))
         key, joins = _COUNTED_KEYS.get(by, (f"coalesce({by or _NO_KEY}, '')", ""))
         where = " AND ".join(_counted(filters, whole, args)) or "true"
         parts.append(f"SELECT {key} AS key, sum(n) AS n FROM {table.table}{joins} WHERE {where} GROUP BY 1")
@@ -177,6 +184,13 @@ def _split(filters: Filters) -> tuple[tuple[date | None, date | None] | None, li
     if end and filters.date_to and _midnight(end) < filters.date_to:
         rest.append(dataclasses.replace(filters, date_from=_midnight(end)))
     return (first, end), rest
+
+
+def _within(filters: Filters, whole: tuple[date | None, date | None]) -> Filters:
+    """The filters, over the whole days only."""
+    first, end = whole
+    return dataclasses.replace(filters, date_from=_midnight(first) if first else None,
+                               date_to=_midnight(end) if end else None)
 
 
 def _day_on_or_after(moment: datetime | None) -> date | None:

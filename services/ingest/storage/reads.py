@@ -68,11 +68,13 @@ def list_sql(query: ListQuery, *, walk: bool = False) -> tuple[str, list[Any]]:
             f" ORDER BY rank DESC, id DESC LIMIT ${len(args)}", args)
 
 
-def selected(filters: Filters, columns: str, joins: str = "", args: list[Any] | None = None) -> tuple[str, list[Any]]:
-    """SELECT `columns` of the summaries the filters pick (with `joins` after FROM), and its
-    arguments: `args` (a statement's earlier ones) with the filters' appended."""
+def selected(filters: Filters, columns: str, joins: str = "", args: list[Any] | None = None,
+             also: str = "") -> tuple[str, list[Any]]:
+    """SELECT `columns` of the summaries the filters (and the condition `also`) pick, with
+    `joins` after FROM, and its arguments: `args` (a statement's earlier ones) with the
+    filters' appended."""
     source, where, args = filtered(filters, args)
-    return f"SELECT {columns} FROM summaries{source}{joins}{_where_clause(where)}", args
+    return f"SELECT {columns} FROM summaries{source}{joins}{_where_clause([*where, *filter(None, [also])])}", args
 
 
 def _where_clause(where: list[str]) -> str:
