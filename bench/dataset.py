@@ -9,6 +9,8 @@ ActionItem too: about 2.2 insights a summary.
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 # Pseudo-random but repeatable, and independent of n's residues (so of the child and media
@@ -93,5 +95,9 @@ async def load(conn: asyncpg.Connection, rows: int, chunk: int = 100_000) -> Non
     for first in range(1, rows + 1, chunk):
         last = min(rows, first + chunk - 1)
         await conn.execute(f"WITH added AS ({_SUMMARIES} RETURNING id, summary_id) {_INSIGHTS}", first, last, rows)
-    await conn.execute("VACUUM ANALYZE summaries")
-    await conn.execute("VACUUM ANALYZE insights")
+    # Counted as the service would count them within seconds (it may be counting now: wait).
+    while await conn.fetchval("SELECT count(*) FROM count_queue"):
+        await conn.execute("SELECT parley_merge_counts()")
+        await asyncio.sleep(1)
+    for table in ("summaries", "insights", "summary_counts", "actor_counts", "title_counts", "count_queue"):
+        await conn.execute(f"VACUUM ANALYZE {table}")
