@@ -54,7 +54,9 @@ _PICKED_KEYS = {
              " count(*) AS n FROM ({picked}) AS p GROUP BY 1" for unit in TIME_BUCKETS},
 }
 # The summaries inserted and not counted yet: read from the summaries themselves.
-_QUEUED = "summaries.id IN (SELECT id FROM count_queue)"
+# Driven from the queue (ARRAY first, then the primary key): a semi-join could instead walk
+# every summary in the date range to find the few queued ones.
+_QUEUED = "summaries.id = ANY(ARRAY(SELECT id FROM count_queue))"
 _COLUMNS = ("summary_type", "media_type", "language", "agent_id", "source_id")
 _NO_KEY = "''"  # the total's one group
 # A Conversation has no agent: grouped by agent, it counts under "".
