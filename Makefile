@@ -2,6 +2,7 @@
 #
 #   make run     start PostgreSQL (under .data/), ingest, synth and Envoy
 #   make test    run the test suite against real PostgreSQL, gRPC servers and Envoy
+#   make test-llm  the spec's synth request against a real model on this CPU (minutes)
 #   make bench   benchmark the running stack (start it with `make run` first)
 #   make proto   generate Python stubs, the Envoy descriptor set and the OpenAPI document
 #   make lint    ruff, mypy and buf lint
@@ -18,7 +19,7 @@ PROTOS := $(shell find proto -name '*.proto')
 BUF := .tools/node_modules/.bin/buf
 export PYTHONPATH := $(CURDIR):$(CURDIR)/$(GEN)
 
-.PHONY: all run test bench proto lint k8s k8s-config clean setup
+.PHONY: all run test test-llm bench proto lint k8s k8s-config clean setup
 
 all: setup
 
@@ -51,6 +52,12 @@ run: setup
 
 test: setup $(BUF)
 	$(PY) -m pytest
+
+# A real model (llama-server with Gemma 3 270M, built once into ~/.cache/parley/llm) answers
+# the spec's request through the gateway: minutes, so not part of `make test`.
+test-llm: setup
+	$(PY) -c 'from testkit.llm import install; install()'
+	$(PY) -m pytest -m llm tests/llm -s -p no:cacheprovider -o timeout=1800
 
 # wrk (Debian's package) loads the gateway from its own process for the scale section.
 bench: setup

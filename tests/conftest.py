@@ -26,6 +26,7 @@ from services.stack.settings import StackSettings
 from services.stack.stack import Stack, free_port
 from services.synth.settings import SynthSettings
 from testkit.fakes.ollama import FakeOllama
+from testkit.fakes.openai import FakeOpenAI
 
 __all__ = ["free_port"]
 
@@ -102,10 +103,25 @@ def ollama(fake_ollama: FakeOllama) -> FakeOllama:
 
 
 @pytest.fixture(scope="session")
-async def stack(database: str, fake_ollama: FakeOllama) -> AsyncIterator[Stack]:
+def fake_openai() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def openai(fake_openai: FakeOpenAI) -> FakeOpenAI:
+    """The session's fake OpenAI-compatible server (the stack's `llamacpp`), reset."""
+    fake_openai.reset()
+    return fake_openai
+
+
+@pytest.fixture(scope="session")
+async def stack(database: str, fake_ollama: FakeOllama, fake_openai: FakeOpenAI) -> AsyncIterator[Stack]:
     settings = StackSettings(data_dir=scratch_dir("parley-stack-"), database_url=database,
                              gateway_port=0, gateway_admin_port=0)
-    overrides = {"ingest": ingest_overrides(), "synth": synth_overrides(fake_ollama.url)}
+    overrides = {"ingest": ingest_overrides(),
+                 "synth": synth_overrides(fake_ollama.url, llamacpp_base_url=fake_openai.url)}
     running = Stack(settings, overrides=overrides, in_process=True)
     await running.start()
     yield running

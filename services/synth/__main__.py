@@ -22,8 +22,8 @@ from services.common.server import (
 )
 from services.common.startup import load_settings, run_service
 from services.synth.engine import Engine
-from services.synth.providers.base import Provider
-from services.synth.providers.ollama import OllamaProvider, public_host
+from services.synth.providers import catalog
+from services.synth.providers.ollama import public_host
 from services.synth.servicer import SyntheticDataServicer
 from services.synth.settings import SynthSettings
 
@@ -31,7 +31,8 @@ log = logging.getLogger("parley.synth")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SyntheticDataService"].full_name
 SCOPES = {f"/{SERVICE_NAME}/GenerateSyntheticData": "synth:generate",
-          f"/{SERVICE_NAME}/StreamSyntheticData": "synth:generate"}
+          f"/{SERVICE_NAME}/StreamSyntheticData": "synth:generate",
+          f"/{SERVICE_NAME}/ListModels": "synth:generate"}
 
 
 async def key_store(settings: SynthSettings) -> tuple[KeyStore, list[Closer]]:
@@ -45,8 +46,8 @@ async def key_store(settings: SynthSettings) -> tuple[KeyStore, list[Closer]]:
 
 async def start(settings: SynthSettings) -> Running:
     """Starts serving; the providers' clients are closed again if serving fails."""
-    providers: list[Provider] = [OllamaProvider(settings.ollama_host, settings.call_timeout_seconds)]
-    engine = Engine({p.name: p for p in providers}, settings.ollama_concurrency)
+    providers = catalog.providers(settings)
+    engine = Engine(providers, settings.ollama_concurrency)
     servicer = SyntheticDataServicer(engine, settings)
     keys, closers = await key_store(settings)
     server = GrpcServer(
@@ -57,13 +58,13 @@ async def start(settings: SynthSettings) -> Running:
         max_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     running = await start_or_close(server, settings.listen, setting="SYNTH_LISTEN",
-                                   closers=[*(p.close for p in providers), *closers],
+                                   closers=[*(p.close for p in providers.values()), *closers],
                                    metrics_address=settings.metrics_listen)
     # Ready while the default provider answers; liveness does not follow it.
-    server.watch_readiness(providers[0].ping, settings.readiness_interval_seconds)
+    server.watch_readiness(next(iter(providers.values())).ping, settings.readiness_interval_seconds)
     server.keep_running(keys.keep_recording(settings.key_usage_flush_seconds))
-    log.info("generating with Ollama at %s, %d calls at a time", public_host(settings.ollama_host),
-             settings.ollama_concurrency)
+    log.info("generating with %s (Ollama at %s), %d calls at a time", ", ".join(providers),
+             public_host(settings.ollama_host), settings.ollama_concurrency)
     return running
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.common import metrics
+from services.synth import answers, diversity
 from services.synth.providers.base import Call, Completion, Provider
 from services.synth.request import Job
 from services.synth.schema import canonical
@@ -37,12 +38,15 @@ class Tally:
     input_tokens: int = 0
     output_tokens: int = 0
     failed_attempts: int = 0
-    # Rejected answers by kind ("not_json", "schema", "duplicate", "truncated").
+    # Rejected answers by kind ("not_json", "unrepresentable", "schema", "duplicate", "truncated").
     failures: dict[str, int] = field(default_factory=dict)
     produced: int = 0
     # Canonical text of every accepted record: no two returned records are identical.
     seen: set[str] = field(default_factory=set)
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=3))
+    near: diversity.NearDuplicates = field(default_factory=diversity.NearDuplicates)
+    # The distinct values (canonical JSON) of each watched field among accepted records.
+    values: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, completion: Completion) -> None:
         self.input_tokens += completion.input_tokens
@@ -57,7 +61,7 @@ _FAILED = object()  # a slot whose every attempt was rejected
 
 class Engine:
     def __init__(self, providers: dict[str, Provider], concurrency: int) -> None:
-        self._providers = providers
+        self.providers = providers
         self._concurrency = concurrency
         # Shared by every request of this process: Ollama never sees more calls than it has slots.
         self._slots = asyncio.Semaphore(concurrency)
@@ -100,11 +104,11 @@ class Engine:
 
     async def _record(self, job: Job, index: int, tally: Tally) -> Any:
         """One record, re-asked with the reason after each invalid answer; _FAILED if none passed."""
-        provider = self._providers[job.provider]
+        provider = self.providers[job.provider]
         messages = _messages(job, index, tally)
         for attempt in range(job.max_retries + 1):
             call = Call(job.model, messages, job.plan.record_schema, job.temperature,
-                        _seed(job.seed, index, attempt))
+                        _seed(job.seed, index, attempt), job.max_tokens)
             async with self._slots:
                 asked = time.perf_counter()
                 completion = await provider.complete(call)
@@ -131,17 +135,25 @@ def _judge(job: Job, completion: Completion, tally: Tally) -> tuple[Any, str | N
     if completion.truncated:
         return None, "it was cut off at the model's length limit; write a shorter record", "truncated"
     try:
-        record = json.loads(completion.content)
-    except json.JSONDecodeError as exc:
-        return None, f"it is not a single valid JSON value ({exc.msg} at character {exc.pos})", "not_json"
+        record = answers.value_of(completion.content)
+    except answers.Unusable as exc:
+        return None, exc.reason, exc.kind
     problem = job.plan.problem(record)
     if problem:
         return None, f"it does not follow the schema: {problem}", "schema"
     text = canonical(record)
     if text in tally.seen:
         return None, "it repeats a record already generated; write a different one", "duplicate"
+    record_words = diversity.words(record)
+    if tally.near.close_to(record_words):
+        return None, "it says nearly what a record already generated says; write a different one", "near_duplicate"
     tally.seen.add(text)
+    tally.near.add(record_words)
     tally.recent.append(text[:160])
+    if isinstance(record, dict):
+        for name in diversity.watched(job.plan.record_schema):
+            if name in record:
+                tally.values.setdefault(name, set()).add(canonical(record[name]))
     return record, None, ""
 
 
@@ -151,7 +163,7 @@ def _messages(job: Job, index: int, tally: Tally) -> list[dict[str, str]]:
         f"\nEvery record must satisfy this JSON Schema:\n{json.dumps(schema)}" if schema
         else "\nEvery record is a JSON object."
     )
-    user = f"{job.prompt}\n\nWrite record {index + 1} of {job.count}."
+    user = f"{job.prompt}\n\nWrite record {index + 1} of {job.count}.{job.spread.hint(index)}"
     # Without a seed, a note of recent records steers away from repeats. With one, the
     # note is left out: what else is done by then depends on timing, and a seeded run
     # must reproduce.

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from parley.synth.v1 import synth_service_pb2 as pb
 from services.common.errors import InvalidArgument
 from services.common.values import struct_to_python
+from services.synth.diversity import Spread, spread
 from services.synth.schema import Plan, plan
 from services.synth.settings import SynthSettings
 
-PROVIDERS = ("ollama",)
 DEFAULT_TEMPERATURE = 0.8
 DEFAULT_RETRIES = 3
 MAX_PROMPT_CHARS = 20_000
+MAX_TOKENS = 32_768
+UNARY_PATH, STREAM_PATH = "POST /api/v1/synthetic-data", "POST /api/v1/synthetic-data:stream"
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 
 
@@ -24,13 +27,18 @@ class Job:
     count: int
     plan: Plan
     provider: str
-    model: str
+    model: str  # "": the provider's default, resolved before generating
     temperature: float
     seed: int | None
     max_retries: int
+    max_tokens: int | None = None
+    spread: Spread = field(default_factory=Spread)
 
 
-def build_job(payload: pb.Payload, config: pb.GenerationConfig, settings: SynthSettings, max_count: int) -> Job:
+def build_job(payload: pb.Payload, config: pb.GenerationConfig, settings: SynthSettings, *, streaming: bool,
+              providers: Sequence[str]) -> Job:
+    _check_stream(config, streaming)
+    max_count = settings.max_stream_count if streaming else settings.max_count
     prompt = payload.prompt.strip()
     if not prompt:
         raise InvalidArgument("payload.prompt is required")
@@ -41,16 +49,27 @@ def build_job(payload: pb.Payload, config: pb.GenerationConfig, settings: SynthS
         raise InvalidArgument(f"payload.count must be between 1 and {max_count}")
     the_plan = plan(struct_to_python(payload.schema) if payload.HasField("schema") else None)
     _check_bounds(count, the_plan)
+    seed = config.seed if config.HasField("seed") else None
     return Job(
         prompt=prompt,
         count=count,
         plan=the_plan,
-        provider=_provider(config.provider),
-        model=_model(config.model or settings.default_model),
+        provider=_provider(config.provider, providers),
+        model=_model(config.model) if config.model else "",
         temperature=_temperature(config),
-        seed=config.seed if config.HasField("seed") else None,
+        seed=seed,
         max_retries=_retries(config, settings.max_retries_limit),
+        max_tokens=_max_tokens(config),
+        spread=spread(the_plan.record_schema, config.spread if config.HasField("spread") else True,
+                      config.free_fields, config.personas, seed),
     )
+
+
+def _check_stream(config: pb.GenerationConfig, streaming: bool) -> None:
+    if config.HasField("stream") and config.stream != streaming:
+        raise InvalidArgument(
+            f"config.stream is true: streamed records come from {STREAM_PATH}" if config.stream
+            else f"config.stream is false: a single answer comes from {UNARY_PATH}")
 
 
 def _check_bounds(count: int, the_plan: Plan) -> None:
@@ -60,10 +79,10 @@ def _check_bounds(count: int, the_plan: Plan) -> None:
         raise InvalidArgument(f"payload.count {count} is outside the schema's minItems..maxItems ({bounds})")
 
 
-def _provider(name: str) -> str:
-    name = name or PROVIDERS[0]
-    if name not in PROVIDERS:
-        raise InvalidArgument(f"config.provider '{name}' is not supported; supported: {', '.join(PROVIDERS)}")
+def _provider(name: str, providers: Sequence[str]) -> str:
+    name = name or "ollama"
+    if name not in providers:
+        raise InvalidArgument(f"config.provider '{name}' is not supported; supported: {', '.join(providers)}")
     return name
 
 
@@ -78,6 +97,14 @@ def _temperature(config: pb.GenerationConfig) -> float:
     if not 0.0 <= value <= 2.0:
         raise InvalidArgument("config.temperature must be between 0 and 2")
     return value
+
+
+def _max_tokens(config: pb.GenerationConfig) -> int | None:
+    if not config.HasField("max_tokens"):
+        return None
+    if not 1 <= config.max_tokens <= MAX_TOKENS:
+        raise InvalidArgument(f"config.max_tokens must be between 1 and {MAX_TOKENS}")
+    return config.max_tokens
 
 
 def _retries(config: pb.GenerationConfig, limit: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import grpc
@@ -11,6 +13,7 @@ from parley.synth.v1 import synth_service_pb2_grpc as pb_grpc
 from services.common.errors import ParleyError
 from services.common.values import from_python
 from services.synth.engine import Engine, Tally
+from services.synth.providers.base import Provider
 from services.synth.request import Job, build_job
 from services.synth.settings import SynthSettings
 
@@ -20,10 +23,16 @@ class SyntheticDataServicer(pb_grpc.SyntheticDataServiceServicer):
         self._engine = engine
         self._settings = settings
 
+    async def _job(self, request: pb.GenerateSyntheticDataRequest | pb.StreamSyntheticDataRequest,
+                   streaming: bool) -> Job:
+        job = build_job(request.payload, request.config, self._settings, streaming=streaming,
+                        providers=list(self._engine.providers))
+        return dataclasses.replace(job, model=await self._engine.providers[job.provider].model_for(job.model))
+
     async def GenerateSyntheticData(
         self, request: pb.GenerateSyntheticDataRequest, context: grpc.aio.ServicerContext
     ) -> pb.GenerateSyntheticDataResponse:
-        job = build_job(request.payload, request.config, self._settings, self._settings.max_count)
+        job = await self._job(request, streaming=False)
         tally = Tally()
         produced = [item async for item in self._engine.run(job, tally)]
         produced.sort(key=lambda item: item.index)  # slot order: a seeded run reproduces exactly
@@ -35,7 +44,7 @@ class SyntheticDataServicer(pb_grpc.SyntheticDataServiceServicer):
     async def StreamSyntheticData(
         self, request: pb.StreamSyntheticDataRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.StreamSyntheticDataResponse]:
-        job = build_job(request.payload, request.config, self._settings, self._settings.max_stream_count)
+        job = await self._job(request, streaming=True)
         tally = Tally()
         sent = 0
         try:
@@ -55,6 +64,21 @@ class SyntheticDataServicer(pb_grpc.SyntheticDataServiceServicer):
             provider=job.provider, model=job.model, usage=_usage(tally), metadata=_metadata(job, tally)))
 
 
+    async def ListModels(self, request: pb.ListModelsRequest,
+                         context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
+        listed = await asyncio.gather(*(_models(name, p) for name, p in self._engine.providers.items()))
+        return pb.ListModelsResponse(providers=listed)
+
+
+async def _models(name: str, provider: Provider) -> pb.ProviderModels:
+    try:
+        models = await provider.models()
+    except ParleyError as exc:
+        return pb.ProviderModels(provider=name, reachable=False, error=exc.message,
+                                 default_model=provider.default_model)
+    return pb.ProviderModels(provider=name, reachable=True, models=models, default_model=provider.default_model)
+
+
 def _usage(tally: Tally) -> pb.Usage:
     return pb.Usage(input_tokens=tally.input_tokens, output_tokens=tally.output_tokens,
                     total_tokens=tally.input_tokens + tally.output_tokens)
@@ -68,4 +92,6 @@ def _metadata(job: Job, tally: Tally) -> pb.Metadata:
         failed_attempts=tally.failed_attempts,
         schema_draft=job.plan.draft,
         failures=tally.failures,
+        diversity=pb.Diversity(distinct_values={name: len(values) for name, values in tally.values.items()},
+                               near_duplicates=tally.failures.get("near_duplicate", 0)),
     )

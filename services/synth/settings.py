@@ -23,6 +23,20 @@ class SynthSettings(ServerSettings):
         "http://127.0.0.1:11434", validation_alias=AliasChoices("OLLAMA_HOST", "ollama_host")
     )
     default_model: str = "gemma3:4b"
+    # OpenAI-compatible servers (providers/catalog.py): each is offered to requests once its
+    # base URL or key is set, or when SYNTH_PROVIDERS names it (which then lists them all).
+    providers: str = ""
+    openai_base_url: str = Field("", validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"))
+    openai_api_key: str = Field("", repr=False, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"))
+    openrouter_base_url: str = ""
+    openrouter_api_key: str = Field("", repr=False, validation_alias=AliasChoices(
+        "OPENROUTER_API_KEY", "SYNTH_OPENROUTER_API_KEY", "openrouter_api_key"))
+    llamacpp_base_url: str = ""
+    llamacpp_api_key: str = Field("", repr=False)
+    lmstudio_base_url: str = ""
+    lmstudio_api_key: str = Field("", repr=False)
+    vllm_base_url: str = ""
+    vllm_api_key: str = Field("", repr=False)
     # Calls in flight to Ollama from this process; match the server's OLLAMA_NUM_PARALLEL.
     ollama_concurrency: int = Field(4, ge=1, le=256)
     # One model call, retries not included.

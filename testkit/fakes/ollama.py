@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import select
 import socket
 import threading
@@ -20,9 +21,9 @@ from typing import Any
 from testkit.fakes.records import record_for
 
 # What a call can be told to do (FakeOllama.reset); "valid" unless a behaviour is queued:
-# valid, malformed, prose, fence, invalid, truncated, duplicate, slow, error500,
-# error503, no_usage, stream_error (a 500 after the model started, as Ollama answers
-# a non-streamed call whose runner fails mid-generation).
+# valid, malformed, prose, fence, invalid, truncated, huge_number, nan, duplicate, near_duplicate,
+# slow, error500, error503, no_usage, stream_error (a 500 after the model started, as Ollama
+# answers a non-streamed call whose runner fails mid-generation).
 
 
 class FakeOllama:
@@ -89,6 +90,8 @@ class FakeOllama:
         with self._lock:
             if behaviour == "duplicate" and self._last_valid:
                 return self._last_valid, "stop"
+            if behaviour == "near_duplicate" and self._last_valid:  # the same words, shouted
+                return json.dumps(_shouted(json.loads(self._last_valid)), ensure_ascii=False), "stop"
             if behaviour in ("valid", "slow", "no_usage", "duplicate"):
                 self._last_valid = text
         return {
@@ -97,7 +100,26 @@ class FakeOllama:
             "fence": (f"```json\n{text}\n```", "stop"),
             "invalid": (json.dumps(_break(record, schema)), "stop"),
             "truncated": (text[: len(text) // 3], "length"),
+            # What a real model once sent: a number literal too large to be finite.
+            "huge_number": (_first_number(text, "1" + "0" * 400 + ".5"), "stop"),
+            "nan": (_first_number(text, "NaN"), "stop"),
         }.get(behaviour, (text, "stop"))
+
+
+def _shouted(value: Any) -> Any:
+    """The same words, shouted: every string of three words or more (not an enum's value)."""
+    if isinstance(value, str):
+        return value.upper() + "!" if len(value.split()) >= 3 else value
+    if isinstance(value, dict):
+        return {k: _shouted(v) for k, v in value.items()}
+    return [_shouted(v) for v in value] if isinstance(value, list) else value
+
+
+def _first_number(text: str, literal: str) -> str:
+    """The record's JSON text with its first number written as `literal`."""
+    replaced, n = re.subn(r'(:\s*)-?\d+(\.\d+)?([eE][-+]?\d+)?', lambda m: m.group(1) + literal, text, count=1)
+    return replaced if n else text[:-1] + f', "x": {literal}}}'
+
 
 
 def _break(record: Any, schema: dict[str, Any] | None) -> Any:

@@ -38,3 +38,14 @@ async def test_an_empty_result_says_why(http: httpx.AsyncClient, ollama: FakeOll
 
 async def test_no_rejections_no_failures(http: httpx.AsyncClient, ollama: FakeOllama) -> None:
     assert (await generate(http, retries=0))["metadata"]["failures"] == {}
+
+
+async def test_a_number_json_cannot_carry_is_a_rejected_attempt_not_a_broken_response(
+        http: httpx.AsyncClient, ollama: FakeOllama) -> None:
+    """A real model once wrote a 400-digit number: Python read it as inf, the schema let it
+    through, and the gateway answered 503 with the generated work lost."""
+    ollama.reset("huge_number", "nan", "valid")
+    body = await generate(http, retries=3)
+    assert body["metadata"]["failures"] == {"unrepresentable": 2}
+    assert body["metadata"]["validation_passed"] is True
+    assert isinstance(body["data"][0]["name"], str)

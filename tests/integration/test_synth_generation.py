@@ -55,19 +55,31 @@ def records(reply: pb.GenerateSyntheticDataResponse) -> list[Any]:
 async def test_retries_recover_from_every_kind_of_bad_answer(
     serial: pb_grpc.SyntheticDataServiceStub, ollama: FakeOllama
 ) -> None:
-    ollama.reset("malformed", "prose", "fence", "invalid", "truncated", "valid")
+    ollama.reset("malformed", "invalid", "truncated", "huge_number", "nan", "valid")
 
     reply = await serial.GenerateSyntheticData(make(max_retries=5), metadata=AUTH)
 
     assert (reply.metadata.count, reply.metadata.validation_passed, reply.metadata.failed_attempts) == (1, True, 5)
+    assert dict(reply.metadata.failures) == {"not_json": 1, "schema": 1, "truncated": 1, "unrepresentable": 2}
     assert len(ollama.calls) == 6
     feedback = [call["messages"][-1]["content"] for call in ollama.calls[1:]]
     assert "not a single valid JSON value" in feedback[0]
-    assert "not a single valid JSON value" in feedback[1]  # prose around the JSON
-    assert "not a single valid JSON value" in feedback[2]  # a code fence
-    assert "does not follow the schema: 'name' is a required property" in feedback[3]
-    assert "cut off at the model's length limit" in feedback[4]
+    assert "does not follow the schema: 'name' is a required property" in feedback[1]
+    assert "cut off at the model's length limit" in feedback[2]
+    assert "is too large to be finite" in feedback[3]
+    assert "NaN, which JSON cannot carry" in feedback[4]
     assert ollama.calls[1]["messages"][-2]["role"] == "assistant"  # the rejected answer is in the conversation
+
+
+async def test_a_record_in_a_fence_or_in_prose_is_taken_out(
+    serial: pb_grpc.SyntheticDataServiceStub, ollama: FakeOllama
+) -> None:
+    ollama.reset("prose", "fence")
+
+    reply = await serial.GenerateSyntheticData(make(count=2, max_retries=0), metadata=AUTH)
+
+    assert (reply.metadata.count, reply.metadata.failed_attempts, len(ollama.calls)) == (2, 0, 2)
+    assert all(isinstance(r["name"], str) for r in records(reply))
 
 
 async def test_retries_give_up_honestly(serial: pb_grpc.SyntheticDataServiceStub, ollama: FakeOllama) -> None:

@@ -23,10 +23,21 @@ class Call:
     schema: dict[str, Any] | None
     temperature: float
     seed: int | None
+    max_tokens: int | None = None  # the server's own limit when None
 
 
 class Provider(Protocol):
     name: str
+    default_model: str  # what a request without config.model gets ("": the first the server lists)
+
+    async def model_for(self, requested: str) -> str:
+        """The model a request uses ("" asks for the provider's default); NotFound when the
+        provider cannot serve it."""
+        ...
+
+    async def models(self) -> list[str]:
+        """The models the provider serves now."""
+        ...
 
     async def complete(self, call: Call) -> Completion:
         """One model call. Raises a ParleyError (Unavailable, NotFound, DeadlineExceeded...)

@@ -24,10 +24,26 @@ def public_host(host: str) -> str:
 class OllamaProvider:
     name = "ollama"
 
-    def __init__(self, host: str, call_timeout: float) -> None:
+    def __init__(self, host: str, call_timeout: float, default_model: str) -> None:
         self._host = public_host(host)
+        self.default_model = default_model
         self._timeout = call_timeout
         self._client = ollama.AsyncClient(host=host, timeout=httpx.Timeout(call_timeout, connect=5.0))
+
+    async def model_for(self, requested: str) -> str:
+        """Ollama itself says when it lacks the model (404 at the first call)."""
+        return requested or self.default_model
+
+    async def models(self) -> list[str]:
+        """The models pulled on the server (/api/tags)."""
+        try:
+            async with asyncio.timeout(min(5.0, self._timeout)):
+                listed = await self._client.list()
+        except (TimeoutError, httpx.TimeoutException):
+            raise DeadlineExceeded(f"Ollama at {self._host} did not answer within 5s") from None
+        except (ConnectionError, httpx.HTTPError, ollama.ResponseError):
+            raise Unavailable(f"Ollama is unreachable at {self._host}") from None
+        return [m.model for m in listed.models if m.model]
 
     async def complete(self, call: Call) -> Completion:
         try:
@@ -46,6 +62,8 @@ class OllamaProvider:
         options: dict[str, float | int] = {"temperature": call.temperature}
         if call.seed is not None:
             options["seed"] = call.seed
+        if call.max_tokens is not None:
+            options["num_predict"] = call.max_tokens
         # stream=False: one JSON answer per record. Streaming would cost a JSON parse and
         # a response object per token (Ollama streams token by token) for nothing: a
         # record is only usable once complete. Cancelling still closes the connection,
