@@ -1,7 +1,8 @@
-"""Parley's command line: `python -m parley keys create|list|revoke|rotate`.
+"""Parley's command line: `python -m parley keys create|list|revoke|rotate`, `demo`, `synth`.
 
-Talks to PostgreSQL directly (DATABASE_URL, else the `make run` database under
-.data/), so it works with no service running and needs no key of its own.
+`keys` talks to PostgreSQL directly (DATABASE_URL, else the `make run` database under
+.data/), so it works with no service running and needs no key of its own. `demo` and
+`synth` go through the gateway (services/generate_cli.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import sys
 from collections.abc import Sequence
 
 import asyncpg
+import httpx
 
+from services import generate_cli
 from services.common import ports
 from services.common.errors import ParleyError
 from services.common.keys import SCOPES
@@ -37,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
     key_commands.add_parser("list", help="list keys (never the keys themselves)")
     for action in ("revoke", "rotate"):
         key_commands.add_parser(action, help=f"{action} a key").add_argument("name")
+    generate_cli.add_commands(commands)
     return top
 
 
@@ -65,6 +69,12 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    if args.area != "keys":
+        try:
+            raise SystemExit(generate_cli.run(args))
+        except httpx.HTTPError as exc:
+            raise SystemExit(f"error: cannot reach the gateway at {args.url} ({type(exc).__name__}); "
+                             "is `make run` up, or PARLEY_URL set?") from None
     try:
         code = asyncio.run(run(args))
     except ParleyError as exc:

@@ -66,7 +66,7 @@ def install() -> Installed:
 class LlamaServer:
     """llama-server on a free port, serving the model as MODEL_ALIAS."""
 
-    def __init__(self, installed: Installed, slots: int = 4, context: int = 8192) -> None:
+    def __init__(self, installed: Installed, slots: int = 4, context: int = 16384) -> None:
         self._installed = installed
         self._slots = slots
         self._context = context

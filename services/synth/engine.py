@@ -105,7 +105,7 @@ class Engine:
     async def _record(self, job: Job, index: int, tally: Tally) -> Any:
         """One record, re-asked with the reason after each invalid answer; _FAILED if none passed."""
         provider = self.providers[job.provider]
-        messages = _messages(job, index, tally)
+        first = messages = _messages(job, index, tally)
         for attempt in range(job.max_retries + 1):
             call = Call(job.model, messages, job.plan.record_schema, job.temperature,
                         _seed(job.seed, index, attempt), job.max_tokens)
@@ -121,8 +121,10 @@ class Engine:
             tally.failed_attempts += 1
             tally.failures[kind] = tally.failures.get(kind, 0) + 1
             log.info("record %d attempt %d rejected: %s", index, attempt + 1, problem)
+            # Only the latest rejected answer goes back: a conversation that grew with every
+            # retry outgrew a small model's context (llama-server: 2,048 tokens a slot).
             messages = [
-                *messages,
+                *first,
                 {"role": "assistant", "content": completion.content[:_ANSWER_LIMIT]},
                 {"role": "user", "content": f"That answer was rejected: {problem}. "
                                             "Reply with only the corrected JSON record."},

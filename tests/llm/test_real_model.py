@@ -63,7 +63,8 @@ async def real_http(database: str, llama: LlamaServer) -> AsyncIterator[httpx.As
 async def generate(http: httpx.AsyncClient, count: int, **config: Any) -> tuple[dict[str, Any], float]:
     body = spec_body()
     body["payload"]["count"] = count
-    body["config"] = {"provider": "llamacpp", "max_retries": 3, **config}
+    # A looping small model would otherwise write until its context is full (1,400 tokens seen).
+    body["config"] = {"provider": "llamacpp", "max_retries": 3, "max_tokens": 700, **config}
     started = time.perf_counter()
     reply = await http.post("/api/v1/synthetic-data", headers=AUTH, json=body)
     seconds = time.perf_counter() - started

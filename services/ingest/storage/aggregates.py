@@ -99,8 +99,7 @@ async def stats(conn: asyncpg.Connection, filters: Filters, grouping: Grouping, 
     args.append(grouping.limit)
     # Counts of deleted summaries add up to 0 until merged away: not a group.
     rows = await conn.fetch(f"SELECT key, sum(n) AS n FROM ({parts}) AS part GROUP BY 1 HAVING sum(n) <> 0"
-                            f" ORDER BY {order}"
-                            f" LIMIT ${len(args)}", *args)
+                            f" ORDER BY {order} LIMIT ${len(args)}", *args)
     return Stats(total_n, [(str(r["key"]), int(r["n"])) for r in rows])
 
 
