@@ -113,11 +113,14 @@ async def test_generated_synthetic_data_requests(gateway: Gateway, ollama: FakeO
     ollama.record_calls = False
     payloads = st.fixed_dictionaries({}, optional={
         "prompt": text | json_values, "count": st.integers(-5, 200) | json_values,
-        "schema": json_values | st.just({"type": "object", "properties": {"a": {"type": "string"}}}),
+        "schema": json_values | st.just({"type": "object", "properties": {"a": {"type": "string"},
+                                                                         "b": {"enum": ["x", "y"]}}}),
     })
     configs = st.fixed_dictionaries({}, optional={
-        "provider": text, "model": text, "temperature": st.floats() | json_values,
+        "provider": text | st.just("llamacpp"), "model": text, "temperature": st.floats() | json_values,
         "seed": st.integers(-(2**40), 2**40) | json_values, "max_retries": st.integers(-3, 20), "stream": json_values,
+        "max_tokens": st.integers(-5, 40_000) | json_values, "personas": st.lists(text, max_size=3) | json_values,
+        "spread": json_values, "free_fields": st.lists(text | st.just("b"), max_size=3) | json_values,
     })
 
     @SETTINGS

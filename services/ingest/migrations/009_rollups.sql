@@ -9,6 +9,10 @@
 --                   with the summary's type, media type, language, generated and whether it
 --                   is resolved (a Resolution insight with an outcome).
 --
+-- Merged counts are kept twice: a day's (monthly false) and a month's (monthly true, `day`
+-- its first day), so a year adds up twelve months instead of 365 days. Rows not merged yet
+-- are a day's.
+--
 -- An insert only queues the new summaries' ids (count_queue): counting in the insert
 -- statement cost a single-entity POST 10 to 15% of its rate. parley_merge_counts, which the
 -- service runs every few seconds, counts the queued summaries and folds the rows appended
@@ -28,6 +32,7 @@ CREATE TABLE summary_counts (
     insight_types text[]  NOT NULL,  -- distinct, sorted
     outcomes      text[]  NOT NULL,  -- the Resolution outcomes, distinct, sorted
     n             bigint  NOT NULL,
+    monthly       boolean NOT NULL DEFAULT false,
     merged        boolean NOT NULL DEFAULT false
 );
 
@@ -37,6 +42,7 @@ CREATE TABLE actor_counts (
     agent_id     text,
     source_id    text    NOT NULL,
     n            bigint  NOT NULL,
+    monthly      boolean NOT NULL DEFAULT false,
     merged       boolean NOT NULL DEFAULT false
 );
 
@@ -52,15 +58,16 @@ CREATE TABLE title_counts (
     resolved     boolean NOT NULL,
     summaries    bigint  NOT NULL,  -- each summary counts once per title_key, on one title
     mentions     bigint  NOT NULL,  -- insights with this very title
+    monthly      boolean NOT NULL DEFAULT false,
     merged       boolean NOT NULL DEFAULT false
 );
 
 -- The summaries inserted and not counted yet.
 CREATE TABLE count_queue (id bigint PRIMARY KEY);
 
-CREATE INDEX summary_counts_day_idx ON summary_counts (day);
-CREATE INDEX actor_counts_day_idx ON actor_counts (day);
-CREATE INDEX title_counts_type_day_idx ON title_counts (type, day);
+CREATE INDEX summary_counts_day_idx ON summary_counts (monthly, day);
+CREATE INDEX actor_counts_day_idx ON actor_counts (monthly, day);
+CREATE INDEX title_counts_type_day_idx ON title_counts (type, monthly, day);
 -- The rows a merge folds.
 CREATE INDEX summary_counts_unmerged_idx ON summary_counts (day) WHERE NOT merged;
 CREATE INDEX actor_counts_unmerged_idx ON actor_counts (day) WHERE NOT merged;
@@ -148,11 +155,12 @@ CREATE TRIGGER insights_not_updated BEFORE UPDATE ON insights
 -- One merged row per key: what parley_merge_counts adds into. NULLS NOT DISTINCT: a
 -- Conversation's counts (no agent) have one row per key too.
 CREATE UNIQUE INDEX summary_counts_merged_key ON summary_counts
-    (day, summary_type, media_type, language, generated, insight_types, outcomes) NULLS NOT DISTINCT WHERE merged;
+    (day, monthly, summary_type, media_type, language, generated, insight_types, outcomes) NULLS NOT DISTINCT
+    WHERE merged;
 CREATE UNIQUE INDEX actor_counts_merged_key ON actor_counts
-    (day, summary_type, agent_id, source_id) NULLS NOT DISTINCT WHERE merged;
+    (day, monthly, summary_type, agent_id, source_id) NULLS NOT DISTINCT WHERE merged;
 CREATE UNIQUE INDEX title_counts_merged_key ON title_counts
-    (day, type, title_key, title, summary_type, media_type, language, generated, resolved) NULLS NOT DISTINCT
+    (day, monthly, type, title_key, title, summary_type, media_type, language, generated, resolved) NULLS NOT DISTINCT
     WHERE merged;
 
 -- Counts the queued summaries, adds the rows appended since the last merge into the merged
@@ -205,31 +213,36 @@ BEGIN
     FROM firsts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
     WITH fresh AS (DELETE FROM summary_counts WHERE NOT merged RETURNING *),
     added AS (
-        INSERT INTO summary_counts AS c (day, summary_type, media_type, language, generated, insight_types, outcomes,
-                                         n, merged)
-        SELECT day, summary_type, media_type, language, generated, insight_types, outcomes, sum(n), true
-        FROM fresh GROUP BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (day, summary_type, media_type, language, generated, insight_types, outcomes) WHERE merged
+        INSERT INTO summary_counts AS c (day, monthly, summary_type, media_type, language, generated, insight_types,
+                                         outcomes, n, merged)
+        SELECT d, m, summary_type, media_type, language, generated, insight_types, outcomes, sum(n), true
+        FROM fresh, LATERAL (VALUES (day, false), (date_trunc('month', day)::date, true)) AS grain(d, m)
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (day, monthly, summary_type, media_type, language, generated, insight_types, outcomes) WHERE merged
         DO UPDATE SET n = c.n + excluded.n
         RETURNING 1)
     SELECT count(*) INTO rows FROM fresh;
     folded := folded + rows;
     WITH fresh AS (DELETE FROM actor_counts WHERE NOT merged RETURNING *),
     added AS (
-        INSERT INTO actor_counts AS c (day, summary_type, agent_id, source_id, n, merged)
-        SELECT day, summary_type, agent_id, source_id, sum(n), true FROM fresh GROUP BY 1, 2, 3, 4
-        ON CONFLICT (day, summary_type, agent_id, source_id) WHERE merged DO UPDATE SET n = c.n + excluded.n
+        INSERT INTO actor_counts AS c (day, monthly, summary_type, agent_id, source_id, n, merged)
+        SELECT d, m, summary_type, agent_id, source_id, sum(n), true
+        FROM fresh, LATERAL (VALUES (day, false), (date_trunc('month', day)::date, true)) AS grain(d, m)
+        GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (day, monthly, summary_type, agent_id, source_id) WHERE merged DO UPDATE SET n = c.n + excluded.n
         RETURNING 1)
     SELECT count(*) INTO rows FROM fresh;
     folded := folded + rows;
     WITH fresh AS (DELETE FROM title_counts WHERE NOT merged RETURNING *),
     added AS (
-        INSERT INTO title_counts AS c (day, type, title_key, title, summary_type, media_type, language, generated,
-                                       resolved, summaries, mentions, merged)
-        SELECT day, type, title_key, title, summary_type, media_type, language, generated, resolved,
+        INSERT INTO title_counts AS c (day, monthly, type, title_key, title, summary_type, media_type, language,
+                                       generated, resolved, summaries, mentions, merged)
+        SELECT d, m, type, title_key, title, summary_type, media_type, language, generated, resolved,
                sum(summaries), sum(mentions), true
-        FROM fresh GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
-        ON CONFLICT (day, type, title_key, title, summary_type, media_type, language, generated, resolved) WHERE merged
+        FROM fresh, LATERAL (VALUES (day, false), (date_trunc('month', day)::date, true)) AS grain(d, m)
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+        ON CONFLICT (day, monthly, type, title_key, title, summary_type, media_type, language, generated, resolved)
+            WHERE merged
         DO UPDATE SET summaries = c.summaries + excluded.summaries, mentions = c.mentions + excluded.mentions
         RETURNING 1)
     SELECT count(*) INTO rows FROM fresh;

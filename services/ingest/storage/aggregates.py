@@ -111,7 +111,8 @@ async def top_insights(conn: asyncpg.Connection, filters: Filters, kind: str, li
     whole, rest = _split(filters) if table else (None, [filters])
     parts = [_TITLED.format(picked=selected(f, "summaries.id", args=args)[0], kind=1) for f in rest]
     if table and whole:
-        parts.append(_TITLE_COUNTED.format(where=" AND ".join(["type = $1", *_counted(filters, whole, args)])))
+        parts += [_TITLE_COUNTED.format(where=" AND ".join(["type = $1", *_counted(filters, grain, args)]))
+                  for grain in _grains(whole, months=True)]
         queued = selected(_within(filters, whole), "summaries.id", args=args, also=_QUEUED)[0]
         parts.append(_TITLED.format(picked=queued, kind=1))
     args.append(limit)
@@ -135,8 +136,9 @@ def _parts(filters: Filters, by: str, table: Counts | None, args: list[Any]) -> 
         queued = selected(_within(filters, whole), _picked_columns(by), args=args, also=_QUEUED)[0]
         parts.append(_picked(by, queued))
         key, joins = _COUNTED_KEYS.get(by, (f"coalesce({by or _NO_KEY}, '')", ""))
-        where = " AND ".join(_counted(filters, whole, args)) or "true"
-        parts.append(f"SELECT {key} AS key, sum(n) AS n FROM {table.table}{joins} WHERE {where} GROUP BY 1")
+        for grain in _grains(whole, months=by not in ("day", "week")):  # a day or week bucket needs days
+            where = " AND ".join(_counted(filters, grain, args))
+            parts.append(f"SELECT {key} AS key, sum(n) AS n FROM {table.table}{joins} WHERE {where} GROUP BY 1")
     return " UNION ALL ".join(parts)
 
 
@@ -150,9 +152,10 @@ def _picked(by: str, picked: str) -> str:
     return _PICKED_COLUMN.format(column=by or _NO_KEY, picked=picked)
 
 
-def _counted(filters: Filters, whole: tuple[date | None, date | None], args: list[Any]) -> list[str]:
-    """The conditions on a table of counts: the filters' and the whole days'."""
-    conditions = []
+def _counted(filters: Filters, grain: Grain, args: list[Any]) -> list[str]:
+    """The conditions on a table of counts: the filters' and the grain's."""
+    # A month's merged row, or a day's; rows not merged yet are a day's, and count in either.
+    conditions = ["(monthly OR NOT merged)" if grain.monthly else "NOT monthly"]
     for name in (*_COLUMNS, "generated"):
         value = getattr(filters, name)
         if value not in ("", None):
@@ -162,11 +165,44 @@ def _counted(filters: Filters, whole: tuple[date | None, date | None], args: lis
         if value := getattr(filters, name):
             args.append(value)
             conditions.append(f"${len(args)} = ANY({column})")
-    for bound, op in zip(whole, (">=", "<"), strict=True):
+    for bound, op in zip((grain.first, grain.end), (">=", "<"), strict=True):
         if bound is not None:
             args.append(bound)
             conditions.append(f"day {op} ${len(args)}")
     return conditions
+
+
+@dataclass(frozen=True)
+class Grain:
+    """Days [first, end) (None: open) read from a day's counts, or, monthly, from a month's."""
+
+    monthly: bool
+    first: date | None
+    end: date | None
+
+
+def _grains(whole: tuple[date | None, date | None], months: bool) -> list[Grain]:
+    """Whole days as whole months where they can be (with `months`), days before and after."""
+    first, end = whole
+    if not months:
+        return [Grain(False, first, end)]
+    try:
+        months_from = first if first is None or first.day == 1 else _next_month(first)
+    except OverflowError:  # days in December 9999
+        return [Grain(False, first, end)]
+    months_to = end if end is None else end.replace(day=1)
+    if months_from is not None and months_to is not None and months_from >= months_to:
+        return [Grain(False, first, end)]
+    grains = [Grain(True, months_from, months_to)]
+    if first is not None and months_from is not None and months_from > first:
+        grains.append(Grain(False, first, months_from))
+    if end is not None and months_to is not None and months_to < end:
+        grains.append(Grain(False, months_to, end))
+    return grains
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _split(filters: Filters) -> tuple[tuple[date | None, date | None] | None, list[Filters]]:
