@@ -99,8 +99,14 @@ def _stalled_reader(port: int, body: bytes, seen: Callable[[], int]) -> tuple[in
         s.sendall(b"POST /api/v1/synthetic-data:stream HTTP/1.1\r\nHost: parley\r\ncontent-type: application/json\r\n"
                   + f"authorization: Bearer {TOKEN}\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body)
         assert s.recv(1024).startswith(b"HTTP/1.1 200")
-        time.sleep(2)
-        settled = seen()
+        # Generation fills the buffers between here and synth, then waits; on a slow machine
+        # filling them takes longer, so wait (up to 20 s) for the count to stop moving.
+        settled, deadline = seen(), time.monotonic() + 20
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            if seen() == settled:
+                break
+            settled = seen()
         time.sleep(1)
         later = seen()
         return settled, later, len(body)
