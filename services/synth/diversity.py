@@ -33,6 +33,8 @@ class Spread:
     # (field, its values in the order the records take them)
     fields: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     personas: tuple[str, ...] = ()
+    # Every enum and boolean field, spread or free: what metadata.diversity reports on.
+    watched: tuple[str, ...] = ()
 
     def hint(self, index: int) -> str:
         """What record `index` is told about itself ("" when nothing)."""
@@ -43,7 +45,7 @@ class Spread:
         return hint
 
 
-def watched(schema: dict[str, Any] | None) -> dict[str, tuple[Any, ...]]:
+def _watched(schema: dict[str, Any] | None) -> dict[str, tuple[Any, ...]]:
     """The record schema's top-level enum and boolean fields, with their values."""
     properties = (schema or {}).get("properties")
     if not isinstance(properties, dict):
@@ -62,7 +64,7 @@ def watched(schema: dict[str, Any] | None) -> dict[str, tuple[Any, ...]]:
 def spread(schema: dict[str, Any] | None, enabled: bool, free: Sequence[str], personas: Sequence[str],
            seed: int | None) -> Spread:
     """The batch's spread: every watched field but the free ones, in an order drawn from the seed."""
-    fields = watched(schema)
+    fields = _watched(schema)
     unknown = [name for name in free if name not in fields]
     if unknown:
         raise InvalidArgument(f"config.free_fields names '{unknown[0]}', which is not an enum or boolean field "
@@ -75,7 +77,7 @@ def spread(schema: dict[str, Any] | None, enabled: bool, free: Sequence[str], pe
         order = list(values)
         random.Random(f"{seed}:{name}" if seed is not None else None).shuffle(order)
         chosen.append((name, tuple(order)))
-    return Spread(tuple(chosen), tuple(p.strip() for p in personas))
+    return Spread(tuple(chosen), tuple(p.strip() for p in personas), tuple(fields))
 
 
 def _check_personas(personas: Sequence[str]) -> None:

@@ -153,7 +153,7 @@ def _judge(job: Job, completion: Completion, tally: Tally) -> tuple[Any, str | N
     tally.near.add(record_words)
     tally.recent.append(text[:160])
     if isinstance(record, dict):
-        for name in diversity.watched(job.plan.record_schema):
+        for name in job.spread.watched:
             if name in record:
                 tally.values.setdefault(name, set()).add(canonical(record[name]))
     return record, None, ""

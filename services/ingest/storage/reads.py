@@ -74,7 +74,9 @@ def selected(filters: Filters, columns: str, joins: str = "", args: list[Any] | 
     `joins` after FROM, and its arguments: `args` (a statement's earlier ones) with the
     filters' appended."""
     source, where, args = filtered(filters, args)
-    return f"SELECT {columns} FROM summaries{source}{joins}{_where_clause([*where, *filter(None, [also])])}", args
+    if also:
+        where.append(also)
+    return f"SELECT {columns} FROM summaries{source}{joins}{_where_clause(where)}", args
 
 
 def _where_clause(where: list[str]) -> str:
