@@ -82,7 +82,8 @@ def _check_bounds(count: int, the_plan: Plan) -> None:
 def _provider(name: str, providers: Sequence[str]) -> str:
     name = name or "ollama"
     if name not in providers:
-        raise InvalidArgument(f"config.provider '{name}' is not supported; supported: {', '.join(providers)}")
+        shown = name if len(name) <= 100 else name[:100] + "..."
+        raise InvalidArgument(f"config.provider '{shown}' is not supported; supported: {', '.join(providers)}")
     return name
 
 

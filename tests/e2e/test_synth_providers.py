@@ -117,3 +117,9 @@ async def test_max_tokens_reaches_ollama_and_is_bounded(http: httpx.AsyncClient,
     assert ollama.calls[0]["options"]["num_predict"] == 256
     reply = await generate(http, max_tokens=0)
     assert (reply.status_code, reply.json()) == (400, {"error": "config.max_tokens must be between 1 and 32768"})
+
+
+async def test_a_long_unknown_provider_is_not_echoed_whole(http: httpx.AsyncClient) -> None:
+    reply = await generate(http, provider="x" * 5000)
+    assert reply.status_code == 400
+    assert reply.json() == {"error": f"config.provider '{'x' * 100}...' is not supported; supported: ollama, llamacpp"}
