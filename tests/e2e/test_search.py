@@ -65,6 +65,11 @@ async def test_search_combines_with_every_filter(http: httpx.AsyncClient, db: as
     assert await ids(http, outcome="refunded") == ["es-1"]
     assert await ids(http, generated="false") == ["en-1"]
     assert await ids(http, q="address", conversationId="en-2") == ["a-1"]
+    # Within one language, that language's stemmer and index alone (migration 010).
+    assert await ids(http, q="facturas", language="es") == ["es-1"]
+    assert await ids(http, q="factura", language="en") == []
+    assert await ids(http, q="refund -parcels", language="en") == ["a-1"]
+    assert await ids(http, q="the", language="en") == []
 
 
 async def test_snippets_mark_the_matches(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
@@ -118,6 +123,8 @@ async def test_walk_and_index_answer_alike(http: httpx.AsyncClient, db: asyncpg.
     monkeypatch.setattr(reads, "RANKED", 5)
     assert await _all_pages(http, q="refund") == refunds  # the walk serves the first pages, the index the rest
     assert await _all_pages(http, q="telescope") == ["c01"]
+    assert await _all_pages(http, q="refund", language="en") == refunds
+    assert await _all_pages(http, q="telescope", language="en") == ["c01"]
     assert await _all_pages(http, q="refund", dateCreatedTo="2025-02-10T00:00:00Z") == [
         r for r in refunds if r < "c18"]
     ranked = await _all_pages(http, q="refund", orderBy="relevance")
