@@ -59,11 +59,17 @@ test-llm: setup
 	$(PY) -c 'from testkit.llm import install; install()'
 	$(PY) -m pytest -m llm tests/llm -s -p no:cacheprovider -o timeout=1800
 
-# wrk (Debian's package) loads the gateway from its own process for the scale section.
-bench: setup
+# wrk (Debian's package) loads the services from its own process; the reference row is
+# a Node route with `pg` (bench/node/server.js), the seed's kind of stack.
+PG_NODE := .tools/node_modules/pg/package.json
+bench: setup $(PG_NODE)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
-		|| echo "wrk is missing (apt-get install wrk): the scale section will be skipped"
+		|| echo "wrk is missing (apt-get install wrk): the wrk sections will be skipped"
 	$(PY) -m bench
+
+$(PG_NODE):
+	mkdir -p .tools
+	cd .tools && npm install --silent --no-audit --no-fund --prefix . pg@8.23.1 >/dev/null
 
 lint: setup $(BUF)
 	$(VENV)/bin/ruff check services tests testkit bench gateway parley

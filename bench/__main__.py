@@ -6,6 +6,7 @@ a temporary folder), with a fake Ollama in its own process, then prints Markdown
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import statistics
@@ -20,7 +21,9 @@ import asyncpg
 import grpc
 import uvloop
 
+from bench.cpu import Target, cpu_rows, start_node
 from bench.flood import flood_rows
+from bench.importing import import_rows
 from bench.load import Result, asyncpg_worker, drive, grpc_worker, rest_worker
 from bench.scale import scale_rows
 from bench.synth import SLOTS, synth_rows
@@ -32,7 +35,8 @@ from services.stack.stack import Stack, free_port
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 API_KEY = "bench-key"
-# BENCH_ONLY=scale runs the scale section alone.
+# BENCH_ONLY=scale runs the scale section alone; cpu the CPU-per-request and import ones; import
+# the import alone.
 ONLY = os.environ.get("BENCH_ONLY", "")
 
 
@@ -73,6 +77,33 @@ async def scenarios(gateway_port: int, dsn: str) -> list[str]:
     return lines
 
 
+def pids(stack: Stack) -> dict[str, int]:
+    """The processes a write goes through: gateway, service and PostgreSQL (its postmaster)."""
+    assert stack.gateway is not None and stack.postgres is not None
+    ingest = next(c for c in stack.children if c.definition.name == "ingest")
+    assert ingest.process is not None
+    return {"gateway": stack.gateway.pid, "service": ingest.process.pid,
+            "PostgreSQL": int((stack.postgres.datadir / "postmaster.pid").read_text().split()[0])}
+
+
+async def cpu_section(stack: Stack) -> list[str]:
+    """Parley's REST route and the Node reference, under the same wrk load."""
+    assert stack.gateway is not None and stack.database_url
+    parley = pids(stack)
+    size = int(os.environ.get("INGEST_POOL_MAX_SIZE", default_pool_size()))
+    node, node_url = start_node(stack.database_url, API_KEY, size)
+    try:
+        targets = [
+            Target("Node reference (pg, 1 worker per core)", node_url,
+                   {"service": node.pid, "PostgreSQL": parley["PostgreSQL"]}),
+            Target("Parley REST via Envoy", f"http://127.0.0.1:{stack.gateway.port}/api/conversations", parley),
+        ]
+        return await cpu_rows(targets, stack.database_url, API_KEY, int(SECONDS), CONCURRENCY)
+    finally:
+        node.terminate()
+        node.wait(30)
+
+
 def start_fake_ollama(port: int) -> subprocess.Popen[bytes]:
     """The fake in its own process, so its CPU is not the load generator's."""
     return subprocess.Popen([sys.executable, "-m", "testkit.fakes.ollama", "--port", str(port), "--slots", str(SLOTS)],
@@ -99,6 +130,17 @@ async def run(workdir: Path) -> None:
         if ONLY == "scale":
             print(f"\nAt scale, {os.cpu_count()} cores, {started}\n")
             print("\n".join(await scale_rows(stack.gateway.port, stack.database_url, API_KEY)))
+            return
+        if ONLY in ("", "cpu"):
+            if shutil.which("wrk") and shutil.which("node"):
+                print(f"\nCPU per request, {os.cpu_count()} cores, {started}\n")
+                print("\n".join(await cpu_section(stack)))
+            else:
+                print("\nwrk or node is missing: the CPU-per-request section did not run")
+        if ONLY in ("", "cpu", "import"):
+            print("\nBulk import through the gateway\n")
+            print("\n".join(await asyncio.to_thread(import_rows, stack.gateway.port, API_KEY, pids(stack))))
+        if ONLY:
             return
         lines = await scenarios(stack.gateway.port, stack.database_url)
         print(f"\nIngest, {CONCURRENCY} concurrent clients, {SECONDS:.0f} s per row, {os.cpu_count()} cores, "

@@ -108,6 +108,7 @@ _NO_BUFFER = ('"envoy.filters.http.buffer": '
 CHECKS = {
     "ingest_checks": _checks("ingest"), "synth_checks": _checks("synth"), "no_checks": _checks(None),
     "native_grpc": _checks(None)[:-1] + ", " + _NO_BUFFER + "}",
+    "streamed_ingest": _checks("ingest")[:-1] + ", " + _NO_BUFFER + "}",
     "check_ingest": _check("ingest"), "check_synth": _check("synth"),
     "check_above_bytes": str(CHECK_ABOVE_BYTES),
     "over_large_body_bytes": greater_than(LARGE_BODY_BYTES),

@@ -1,8 +1,8 @@
-"""Parley's command line: `python -m parley keys create|list|revoke|rotate`, `demo`, `synth`.
+"""Parley's command line: `python -m parley keys create|list|revoke|rotate`, `demo`, `synth`, `import`.
 
 `keys` talks to PostgreSQL directly (DATABASE_URL, else the `make run` database under
-.data/), so it works with no service running and needs no key of its own. `demo` and
-`synth` go through the gateway (services/generate_cli.py).
+.data/), so it works with no service running and needs no key of its own. `demo`, `synth`
+(services/generate_cli.py) and `import` (services/import_cli.py) go through the gateway.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import asyncpg
 import httpx
 
-from services import generate_cli
+from services import generate_cli, import_cli
 from services.common import ports
 from services.common.errors import ParleyError
 from services.common.keys import SCOPES
@@ -41,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     for action in ("revoke", "rotate"):
         key_commands.add_parser(action, help=f"{action} a key").add_argument("name")
     generate_cli.add_commands(commands)
+    import_cli.add_command(commands)
     return top
 
 
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.area != "keys":
         try:
-            raise SystemExit(generate_cli.run(args))
+            raise SystemExit(import_cli.run(args) if args.area == "import" else generate_cli.run(args))
         except httpx.HTTPError as exc:
             raise SystemExit(f"error: cannot reach the gateway at {args.url} ({type(exc).__name__}); "
                              "is `make run` up, or PARLEY_URL set?") from None

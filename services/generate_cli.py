@@ -45,7 +45,7 @@ def add_commands(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    token, key = _credentials()
+    token, key = credentials()
     with httpx.Client(base_url=args.url, timeout=httpx.Timeout(30, read=600)) as client:
         if args.area == "demo":
             return _demo(client, args, token, key)
@@ -110,7 +110,7 @@ def _records(client: httpx.Client, token: str, payload: dict[str, Any], args: ar
                        json={"payload": payload, "config": config}) as response:
         if response.status_code != 200:
             response.read()
-            raise SystemExit(f"error: synth answered {response.status_code}: {_message(response)}")
+            raise SystemExit(f"error: synth answered {response.status_code}: {message(response)}")
         for line in response.iter_lines():
             if not line.strip():
                 continue
@@ -124,7 +124,7 @@ def _records(client: httpx.Client, token: str, payload: dict[str, Any], args: ar
 def _post(client: httpx.Client, key: str, batch: list[dict[str, Any]]) -> int:
     response = client.post("/api/conversations", headers={"x-api-key": key}, json={"entities": batch})
     if response.status_code != 200:
-        raise SystemExit(f"error: ingest answered {response.status_code}: {_message(response)}")
+        raise SystemExit(f"error: ingest answered {response.status_code}: {message(response)}")
     return len(batch)
 
 
@@ -156,7 +156,7 @@ def _time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _credentials() -> tuple[str, str]:
+def credentials() -> tuple[str, str]:
     """(synth token, ingest key) from the environment, else from `make run`'s .data/."""
     stored: dict[str, str] = {}
     if DEV_CREDENTIALS.exists():
@@ -165,7 +165,7 @@ def _credentials() -> tuple[str, str]:
             os.environ.get("PARLEY_API_KEY") or stored.get("ingest_api_key", ""))
 
 
-def _message(response: httpx.Response) -> str:
+def message(response: httpx.Response) -> str:
     try:
         return str(response.json().get("error", response.text))[:300]
     except ValueError:

@@ -49,6 +49,7 @@ def ingest_overrides(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "api_keys": f"{API_KEY},{OTHER_KEY}", "listen": "127.0.0.1:0", "metrics_listen": "127.0.0.1:0",
         "db_startup_timeout_seconds": 5, "query_timeout_seconds": 5, "key_usage_flush_seconds": 0.2,
+        "import_chunk_lines": 4,  # imports of a few lines still take several transactions
     }
     return {**values, **overrides}
 

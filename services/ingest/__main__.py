@@ -29,7 +29,7 @@ from services.common.startup import load_settings, run_service
 from services.ingest.admin import KeyServicer
 from services.ingest.migrate import connect_with_retry, migrate
 from services.ingest.paging import Pager
-from services.ingest.servicer import ConversationServicer
+from services.ingest.servicer import ConversationServicer, Imports
 from services.ingest.settings import IngestSettings
 from services.ingest.storage import Storage
 
@@ -48,6 +48,7 @@ SCOPES = {
     f"/{SERVICE_NAME}/ListTopInsights": "conversations:read",
     f"/{SERVICE_NAME}/ExportConversations": "conversations:read",
     f"/{SERVICE_NAME}/BatchDeleteConversations": "conversations:delete",
+    f"/{SERVICE_NAME}/ImportConversations": "conversations:write",
 }
 # INGEST_API_KEYS keep doing all they did before keys had scopes, and can manage keys.
 BOOTSTRAP_SCOPES = ("conversations:write", "conversations:read", "conversations:delete", "admin")
@@ -76,7 +77,8 @@ async def start(settings: IngestSettings) -> Running:
         acquire_seconds=settings.pool_acquire_timeout_seconds,
     )
     servicer = ConversationServicer(storage, settings.max_entities, Pager(page_token_secret(settings)),
-                                    settings.max_exports)
+                                    settings.max_exports, Imports(settings.max_imports, settings.import_chunk_lines,
+                                                                  settings.max_request_bytes))
     keys = KeyStore(bootstrap_keys(settings.api_key_list, "bootstrap-ingest", BOOTSTRAP_SCOPES), storage.pool,
                     settings.key_cache_seconds, settings.pool_acquire_timeout_seconds)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from services.common import metrics
 from services.common.errors import InvalidArgument, NotFound, ParleyError, RateLimited
 from services.common.values import to_python
-from services.ingest import analytics, domain, export, paging
+from services.ingest import analytics, domain, export, importer, paging
 from services.ingest.fields import lookup_problem
 from services.ingest.model import Filters, Summary
 from services.ingest.storage import Storage
@@ -30,13 +31,23 @@ EXPORT_CHUNK_ROWS = 1000
 DELETE_CHUNK_ROWS = 5000
 
 
+@dataclass(frozen=True)
+class Imports:
+    most: int = 2  # in progress at once
+    chunk_lines: int = 5000  # per transaction
+    max_line_bytes: int = 1024 * 1024
+
+
 class ConversationServicer(pb_grpc.ConversationServiceServicer):
-    def __init__(self, storage: Storage, max_entities: int, pager: paging.Pager, max_exports: int = 2) -> None:
+    def __init__(self, storage: Storage, max_entities: int, pager: paging.Pager, max_exports: int = 2,
+                 imports: Imports = Imports()) -> None:
         self._storage = storage
         self._max_entities = max_entities
         self._pager = pager
         # Each export holds a pooled connection for as long as its client reads.
         self._exports = asyncio.Semaphore(max_exports)
+        self._imports = imports
+        self._importing = asyncio.Semaphore(imports.most)
 
     async def CreateConversations(
         self, request: pb.CreateConversationsRequest, context: grpc.aio.ServicerContext
@@ -57,6 +68,20 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
                 pb.CreatedConversation(id=created.ids[e.summary_id], summary_id=e.summary_id) for e in entities
             ],
         )
+
+    async def ImportConversations(
+        self, request_iterator: AsyncIterator[httpbody_pb2.HttpBody], context: grpc.aio.ServicerContext
+    ) -> pb.ImportConversationsResponse:
+        if self._importing.locked():
+            raise RateLimited("Too many imports in progress; retry shortly", retry_after=5)
+        async with self._importing:
+            progress = await importer.run(_import_data(request_iterator), self._storage.import_chunk,
+                                          chunk_lines=self._imports.chunk_lines,
+                                          max_line_bytes=self._imports.max_line_bytes)
+        metrics.ENTITIES.labels("stored").inc(progress.inserted)
+        metrics.ENTITIES.labels("replayed").inc(progress.replayed)
+        return pb.ImportConversationsResponse(lines=progress.lines, inserted=progress.inserted,
+                                              replayed=progress.replayed, chunks=progress.chunks)
 
     async def GetConversation(
         self, request: pb.GetConversationRequest, context: grpc.aio.ServicerContext
@@ -166,6 +191,13 @@ def _lookup_id(summary_id: str) -> str:
     if problem:
         raise InvalidArgument(f"summaryId {problem}")
     return summary_id
+
+
+async def _import_data(messages: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    async for message in messages:
+        if not isinstance(message, httpbody_pb2.HttpBody):  # undecodable: the interceptor marked it
+            message.check()
+        yield message.data
 
 
 def _entity_fields(entity: pb.ConversationEntity, index: int) -> dict[str, Any]:

@@ -51,6 +51,10 @@ class IngestSettings(ServerSettings):
     # Exports in progress at once in this process; each holds a pooled connection while
     # its client reads (the next one gets 429).
     max_exports: int = Field(2, ge=1, le=100)
+    # Imports in progress at once (the next one gets 429), and the lines each stores per
+    # transaction; a line is bounded by max_request_bytes.
+    max_imports: int = Field(2, ge=1, le=100)
+    import_chunk_lines: int = Field(5000, ge=1, le=100_000)
     # Deletes summaries created more than this many days ago (Conversations with their
     # children), every retention_interval_seconds; 0 keeps everything.
     retention_days: int = Field(0, ge=0, le=36500)

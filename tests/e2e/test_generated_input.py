@@ -71,6 +71,18 @@ def entity_bodies(draw: st.DrawFn) -> bytes:
     return dumps(body)
 
 
+@st.composite
+def import_bodies(draw: st.DrawFn) -> bytes:
+    """NDJSON with entity lines gone wrong in every way, lines of any JSON, and raw bytes."""
+    lines: list[bytes] = []
+    for i in range(draw(st.integers(min_value=0, max_value=5))):
+        entity: dict[str, Any] = conversation(f"imp-{i}-{draw(st.integers(0, 10**6))}")
+        for name in draw(st.lists(st.sampled_from(ENTITY_FIELDS), max_size=3)):
+            entity[name] = draw(json_values)
+        lines.append(draw(st.sampled_from([dumps(entity), dumps(draw(json_values)), draw(st.binary(max_size=60))])))
+    return b"\n".join(lines)
+
+
 async def run_in_thread(gateway: Gateway, test: Callable[[httpx.Client], None]) -> None:
     """Hypothesis drives a blocking client from a thread: the in-process services keep this loop."""
 
@@ -86,6 +98,16 @@ async def test_generated_conversation_bodies(gateway: Gateway) -> None:
     @given(body=entity_bodies(), content_type=st.sampled_from(["application/json", "text/plain", "", "x/y"]))
     def post(client: httpx.Client, body: bytes, content_type: str) -> None:
         check(client.post("/api/conversations", content=body, headers={**INGEST, "content-type": content_type}))
+
+    await run_in_thread(gateway, lambda client: post(client))
+
+
+async def test_generated_imports(gateway: Gateway) -> None:
+    @SETTINGS
+    @given(body=import_bodies(), content_type=st.sampled_from(["application/x-ndjson", "application/json", ""]))
+    def post(client: httpx.Client, body: bytes, content_type: str) -> None:
+        check(client.post("/api/conversations:import", content=body,
+                          headers={**INGEST, "content-type": content_type}))
 
     await run_in_thread(gateway, lambda client: post(client))
 

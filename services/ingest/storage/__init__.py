@@ -68,10 +68,6 @@ class Storage:
                 # nothing walked the whole date index (2 s at a million rows). Plans made
                 # for the actual values cost a fraction of a millisecond.
                 "plan_cache_mode": "force_custom_plan",
-                # Requests are many and short: two parallel workers cost a search for a rare
-                # word 12 ms of start-up to scan an index for 2 ms, and take the cores from
-                # the requests beside it.
-                "max_parallel_workers_per_gather": "0",
                 # The summaries and their indexes are read from memory or SSD: at the default
                 # (4) the planner walked the whole date index filtering on language, because
                 # the table is in date order, rather than read that language's index in order.
@@ -122,6 +118,11 @@ class Storage:
                 return await writes.create(conn, batch)
             async with conn.transaction():
                 return await writes.create(conn, batch)
+
+    async def import_chunk(self, batch: Batch) -> Created:
+        """Stores one chunk of an import atomically, copied in through staging tables."""
+        async with self.connection() as conn, conn.transaction():
+            return await writes.create(conn, batch, staged=True)
 
     async def get(self, summary_id: str) -> Summary | None:
         """The summary, with its children (oldest first) when it is a Conversation."""

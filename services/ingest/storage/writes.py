@@ -22,16 +22,10 @@ ENTITY_COLUMNS = (
 )
 INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 
-# Public: the benchmark's plain-asyncpg ceiling runs this same statement.
-INSERT_SQL = """
-WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::text[], $12::bytea[],
-                         $13::text[])
-        WITH ORDINALITY AS t(summary_id, summary_type, media_type, language, agent_id, source_id,
-                             summary, generated, date_created, conversation_id, genesys_conversation_id,
-                             content_hash, insight_text, ord)
-), inserted AS (
+# The statement that stores a batch, from `{input}` (the summaries' columns, with ord) and
+# `{insights}` (summary_id, position and the insight's columns).
+_MERGE = """
+WITH input AS ({input}), inserted AS (
     INSERT INTO summaries (summary_id, summary_type, media_type, language, agent_id, source_id,
                            summary, generated, date_created, conversation_id, genesys_conversation_id,
                            content_hash, search)
@@ -45,17 +39,47 @@ WITH input AS (
 ), inserted_insights AS (
     INSERT INTO insights (summary_pk, position, type, title, description, outcome)
     SELECT inserted.id, i.position, i.type, i.title, i.description, i.outcome
-    FROM unnest($14::text[], $15::int[], $16::text[], $17::text[], $18::text[], $19::text[])
-        AS i(summary_id, position, type, title, description, outcome)
+    FROM {insights}
     JOIN inserted USING (summary_id)
 )
 SELECT id, summary_id FROM inserted
 """
+_SUMMARY_FIELDS = ("summary_id, summary_type, media_type, language, agent_id, source_id, summary, generated,"
+                   " date_created, conversation_id, genesys_conversation_id, content_hash, insight_text")
+# Public: the benchmark's Node reference runs this same statement.
+INSERT_SQL = _MERGE.format(
+    input="SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+          " $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::text[], $12::bytea[], $13::text[])"
+          f" WITH ORDINALITY AS t({_SUMMARY_FIELDS}, ord)",
+    insights="unnest($14::text[], $15::int[], $16::text[], $17::text[], $18::text[], $19::text[])"
+             " AS i(summary_id, position, type, title, description, outcome)")
+# An import's chunk: the same columns, copied first into two temporary tables (COPY's
+# binary protocol, no statement to plan per row), emptied again at COMMIT.
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS import_summaries (summary_id text, summary_type text, media_type text,"
+    " language text, agent_id text, source_id text, summary text, generated bool, date_created timestamptz,"
+    " conversation_id text, genesys_conversation_id text, content_hash bytea, insight_text text, ord bigint)"
+    " ON COMMIT DELETE ROWS;"
+    " CREATE TEMP TABLE IF NOT EXISTS import_insights (summary_id text, position int, type text, title text,"
+    " description text, outcome text) ON COMMIT DELETE ROWS"
+)
+IMPORT_SQL = _MERGE.format(input="SELECT * FROM import_summaries", insights="import_insights AS i")
 
-async def create(conn: asyncpg.Connection, batch: Batch) -> Created:
+
+async def create(conn: asyncpg.Connection, batch: Batch, *, staged: bool = False) -> Created:
+    """Stores the batch with one statement; `staged` copies it into temporary tables first
+    (the caller's transaction must be open: COMMIT empties them)."""
     links = {**batch.inside_links, **await _outside_links(conn, batch)}
+    columns = insert_columns(batch, links)
     try:
-        rows = await conn.fetch(INSERT_SQL, *insert_columns(batch, links))
+        if staged:
+            await conn.execute(_STAGING)
+            await conn.copy_records_to_table(
+                "import_summaries", records=zip(*columns[:13], range(1, len(batch.entities) + 1), strict=True))
+            await conn.copy_records_to_table("import_insights", records=zip(*columns[13:], strict=True))
+            rows = await conn.fetch(IMPORT_SQL)
+        else:
+            rows = await conn.fetch(INSERT_SQL, *columns)
     except asyncpg.ForeignKeyViolationError:
         raise ParentDeleted() from None
     except asyncpg.UniqueViolationError as exc:

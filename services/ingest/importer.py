@@ -1,0 +1,144 @@
+"""ImportConversations: NDJSON read as it streams in, each line validated with
+CreateConversations' rules, stored a chunk of lines per transaction.
+
+The first bad line (or a chunk storage refuses) stops the import: the error names the line
+and says how many lines were stored before it, so a client can fix the file and resend it
+whole (what was stored replays) or from that line on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.ingest.v1 import ingest_service_pb2 as pb
+from services.common.errors import InvalidArgument, ParleyError, TooLarge
+from services.ingest import domain
+from services.ingest.model import Batch, Created
+
+log = logging.getLogger("parley.ingest.import")
+
+# The names a line's fields may have: the JSON names and the proto names, as the REST body's.
+_STRING_FIELDS = frozenset(
+    name for f in pb.ConversationEntity.DESCRIPTOR.fields if f.type == f.TYPE_STRING for name in (f.name, f.json_name))
+_FIELDS = frozenset(name for f in pb.ConversationEntity.DESCRIPTOR.fields for name in (f.name, f.json_name))
+_ENTITY = re.compile(r"entities\[(\d+)\](\.)?")
+
+
+@dataclass
+class Progress:
+    lines: int = 0  # entity lines stored (blank lines are not counted)
+    inserted: int = 0
+    replayed: int = 0
+    chunks: int = 0
+    last_line: int = 0  # the file's line number of the last line stored
+
+
+@dataclass
+class _Chunk:
+    entities: list[domain.Entity] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)  # each entity's line number in the file
+
+
+async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[Created]], *,
+              chunk_lines: int, max_line_bytes: int) -> Progress:
+    """Reads the NDJSON `chunks` through, storing each `chunk_lines` entities with `store`."""
+    progress, chunk = Progress(), _Chunk()
+    try:
+        async for number, line in _lines(chunks, max_line_bytes):
+            chunk.entities.append(parse_line(line, number, len(chunk.entities)))
+            chunk.numbers.append(number)
+            if len(chunk.entities) == chunk_lines:
+                await _store(chunk, store, progress)
+                chunk = _Chunk()
+        if chunk.entities:
+            await _store(chunk, store, progress)
+    except ParleyError as exc:
+        exc.message = _stopped(exc.message, progress)
+        raise
+    if not progress.lines:
+        raise InvalidArgument("The import holds no entities: send one JSON object a line (NDJSON)")
+    return progress
+
+
+def parse_line(line: bytes, number: int, index: int) -> domain.Entity:
+    """One line's entity, checked as a CreateConversations entity is; errors name the line."""
+    try:
+        raw = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"Line {number} is not valid JSON ({exc.args[0].split(':')[0]})") from None
+    except RecursionError:
+        raise InvalidArgument(f"Line {number} nests values too deeply") from None
+    if not isinstance(raw, dict):
+        raise InvalidArgument(f"Line {number} must be a JSON object (one entity a line)")
+    unknown = next((name for name in raw if name not in _FIELDS), None)
+    if unknown is not None:
+        raise InvalidArgument(f"Line {number} has an unknown field '{unknown[:100]}'")
+    # As the REST body's JSON becomes a proto message: null and "" are absent.
+    fields: dict[str, Any] = {name: value for name, value in raw.items() if value is not None
+                              and not (value == "" and name in _STRING_FIELDS)}
+    try:
+        if "insights" in fields:
+            fields["insights"] = domain.parse_insights(fields["insights"], index)
+        entity = domain.parse_entity(fields, index)
+        if entity.is_child and entity.conversation_id is None:
+            raise InvalidArgument(domain.CHILD_NEEDS_PARENT)
+    except InvalidArgument as exc:
+        raise InvalidArgument(_on_lines(exc.message, [number] * (index + 1), number)) from None
+    return entity
+
+
+async def _lines(chunks: AsyncIterator[bytes], max_line_bytes: int) -> AsyncIterator[tuple[int, bytes]]:
+    """(line number, line) for each line that is not blank, however the chunks split them."""
+    pending, number = b"", 0
+    async for data in chunks:
+        *complete, pending = (pending + data).split(b"\n")
+        for line in complete:
+            number += 1
+            if len(line) > max_line_bytes:
+                raise TooLarge(f"Line {number} is over {max_line_bytes} bytes")
+            if line.strip():
+                yield number, line
+        if len(pending) > max_line_bytes:
+            raise TooLarge(f"Line {number + 1} is over {max_line_bytes} bytes")
+    if pending.strip():  # the last line needs no newline
+        yield number + 1, pending
+
+
+async def _store(chunk: _Chunk, store: Callable[[Batch], Awaitable[Created]], progress: Progress) -> None:
+    try:
+        created = await store(domain.prepare(chunk.entities))
+    except ParleyError as exc:
+        exc.message = _on_lines(exc.message, chunk.numbers, chunk.numbers[0], chunk)
+        raise
+    progress.lines += len(chunk.entities)
+    progress.inserted += created.inserted
+    progress.replayed += len(chunk.entities) - created.inserted
+    progress.chunks += 1
+    progress.last_line = chunk.numbers[-1]
+    log.info("import: %d lines stored (%d new) up to line %d", progress.lines, progress.inserted, progress.last_line)
+
+
+def _on_lines(message: str, numbers: list[int], first: int, chunk: _Chunk | None = None) -> str:
+    """The message with entities[i] named by line; one that names no entity names the
+    summaryId's line, or else the chunk's lines."""
+    worded = _ENTITY.sub(lambda m: f"line {numbers[int(m[1])]}" + (": " if m[2] else ""), message)
+    if worded != message or worded.startswith("Line "):
+        return worded[0].upper() + worded[1:]
+    if chunk is not None:
+        for entity, number in zip(chunk.entities, chunk.numbers, strict=True):
+            if f"'{entity.summary_id}'" in message:
+                return f"Line {number}: {message}"
+        return f"Lines {first}-{numbers[-1]}: {message}"
+    return f"Line {first}: {message}"
+
+
+def _stopped(message: str, progress: Progress) -> str:
+    if not progress.chunks:
+        return f"{message}. Nothing was stored"
+    return (f"{message}. Lines up to {progress.last_line} were stored ({progress.lines} summaries:"
+            f" {progress.inserted} new, {progress.replayed} already stored); none after")
