@@ -117,8 +117,9 @@ def _message_schema(files: _Files, full_name: str) -> dict[str, Any]:
     return schema
 
 
-# The media types of the methods that answer raw bodies (google.api.HttpBody).
+# The media types of the methods that answer, or take, raw bodies (google.api.HttpBody).
 _RAW_BODIES = {"ExportConversations": ("application/x-ndjson", "text/csv")}
+_RAW_REQUESTS = {"ImportConversations": "application/x-ndjson"}
 
 
 def _first_sentence(comment: str) -> str:
@@ -154,7 +155,10 @@ def _operation(files: _Files, package: str, service: Any, method: Any, where: tu
             media: {"schema": {"type": "string"}} for media in _RAW_BODIES[method.name]}
     if parameters:
         operation["parameters"] = parameters
-    if rule.body == "*":
+    if rule.body == "*" and method.input_type == ".google.api.HttpBody":
+        operation["requestBody"] = {"required": True, "content": {_RAW_REQUESTS[method.name]: {
+            "schema": {"type": "string", "description": "One JSON object a line, streamed"}}}}
+    elif rule.body == "*":
         operation["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{_schema_name(method.input_type)}"}}}}
     return path, verb, operation

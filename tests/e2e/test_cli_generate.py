@@ -18,9 +18,9 @@ from testkit.fakes.ollama import FakeOllama
 from tests.conftest import API_KEY, TOKEN
 
 
-async def parley(gateway: Gateway, *args: str) -> tuple[int, str]:
+async def parley(gateway: Gateway, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     env = {**os.environ, "PARLEY_URL": f"http://127.0.0.1:{gateway.port}", "PARLEY_API_KEY": API_KEY,
-           "PARLEY_SYNTH_TOKEN": TOKEN, "PYTHONPATH": os.pathsep.join(sys.path)}
+           "PARLEY_SYNTH_TOKEN": TOKEN, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})}
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "parley", *args, env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await process.communicate()

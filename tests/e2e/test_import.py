@@ -152,4 +152,21 @@ async def test_the_import_command_streams_a_file(gateway: Gateway, db: asyncpg.C
     assert "imported 10 lines: 10 new, 0 already stored, in 3 transactions" in out
     path.write_bytes(ndjson([conversation("c-x"), {**conversation("c-y"), "summaryId": 1}]))
     code, out = await parley(gateway, "import", str(path))
-    assert code == 1 and "error: Line 2: summaryId must be a string" in out, out
+    assert code == 1 and "error: Line 2: summaryId must be a string. Nothing was stored" in out, out
+
+
+async def test_the_import_command_sends_a_large_file_in_parts(gateway: Gateway, db: asyncpg.Connection,
+                                                              tmp_path: Path) -> None:
+    """Each part is its own request, within the gateway's request timeout; line numbers stay the file's."""
+    path = tmp_path / "parts.ndjson"
+    lines = [conversation(f"c-{n}") for n in range(12)]
+    path.write_bytes(ndjson(lines))
+    size = len(ndjson(lines[:1]))
+    code, out = await parley(gateway, "import", str(path), env={"PARLEY_IMPORT_PART_BYTES": str(size * 5)})
+    assert code == 0 and "imported 12 lines: 12 new, 0 already stored, in 5 transactions" in out, out
+    lines[11] = {**lines[11], "mediaType": "Fax"}
+    path.write_bytes(ndjson(lines))
+    code, out = await parley(gateway, "import", str(path), env={"PARLEY_IMPORT_PART_BYTES": str(size * 5)})
+    assert code == 1, out
+    assert ("error: Line 12: mediaType must be one of Call, Email, Message, Unknown. Nothing was stored"
+            " (lines before 11 were stored: 10 summaries)") in out, out
