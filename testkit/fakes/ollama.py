@@ -80,6 +80,15 @@ class FakeOllama:
                 self.calls.append(body)
             return self.behaviours.popleft() if self.behaviours else "valid"
 
+    def await_valid(self, seconds: float = 1.0, settle: float = 0.2) -> None:
+        """Waits for a valid answer to repeat (records are asked for at once, so the repeat's
+        call may come first), then a moment, so the client has accepted that answer before
+        the repeat reaches it."""
+        deadline = time.monotonic() + seconds
+        while not self._last_valid and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(settle)
+
     def answer(self, body: dict[str, Any], behaviour: str) -> tuple[str, str]:
         """(content, done_reason) for one call."""
         options = body.get("options") or {}
@@ -173,6 +182,8 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                         fake.leave()
 
         def _chat(self, body: dict[str, Any], behaviour: str) -> None:
+            if behaviour in ("duplicate", "near_duplicate"):
+                fake.await_valid()
             content, done_reason = fake.answer(body, behaviour)
             prompt_tokens = sum(len(m.get("content", "")) for m in body.get("messages", [])) // 4
             final: dict[str, Any] = {
