@@ -68,9 +68,11 @@ async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[C
 def parse_line(line: bytes, number: int, index: int) -> domain.Entity:
     """One line's entity, checked as a CreateConversations entity is; errors name the line."""
     try:
-        raw = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(f"Line {number} is not valid JSON ({exc.args[0].split(':')[0]})") from None
+        raw = json.loads(line.decode())  # NDJSON is UTF-8 (bytes would be sniffed for UTF-16 too)
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"Line {number} is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"Line {number} is not valid JSON ({exc.msg})") from None
     except RecursionError:
         raise InvalidArgument(f"Line {number} nests values too deeply") from None
     if not isinstance(raw, dict):

@@ -77,6 +77,7 @@ async def test_each_kind_of_bad_line_is_a_400_naming_it(http: httpx.AsyncClient,
     cases = {
         b"{not json\n": "Line 1 is not valid JSON (Expecting property name enclosed in double quotes)",
         b"[1, 2]\n": "Line 1 must be a JSON object (one entity a line)",
+        one + b"\xff\xfe{}\n": "Line 2 is not valid UTF-8",
         one + b'{"summaryID": "x"}\n': "Line 2 has an unknown field 'summaryID'",
         one + json.dumps(child("a-1", "nowhere")).encode(): (
             "Line 2: conversationId 'nowhere' names no stored summary; send the parent Conversation first or"
