@@ -50,7 +50,7 @@ async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[C
     progress, chunk = Progress(), _Chunk()
     try:
         async for number, line in _lines(chunks, max_line_bytes):
-            chunk.entities.append(parse_line(line, number, len(chunk.entities)))
+            chunk.entities.append(parse_line(line, number))
             chunk.numbers.append(number)
             if len(chunk.entities) == chunk_lines:
                 await _store(chunk, store, progress)
@@ -65,7 +65,7 @@ async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[C
     return progress
 
 
-def parse_line(line: bytes, number: int, index: int) -> domain.Entity:
+def parse_line(line: bytes, number: int) -> domain.Entity:
     """One line's entity, checked as a CreateConversations entity is; errors name the line."""
     try:
         raw = json.loads(line.decode())  # NDJSON is UTF-8 (bytes would be sniffed for UTF-16 too)
@@ -85,12 +85,12 @@ def parse_line(line: bytes, number: int, index: int) -> domain.Entity:
                               and not (value == "" and name in _STRING_FIELDS)}
     try:
         if "insights" in fields:
-            fields["insights"] = domain.parse_insights(fields["insights"], index)
-        entity = domain.parse_entity(fields, index)
+            fields["insights"] = domain.parse_insights(fields["insights"], 0)
+        entity = domain.parse_entity(fields, 0)
         if entity.is_child and entity.conversation_id is None:
             raise InvalidArgument(domain.CHILD_NEEDS_PARENT)
     except InvalidArgument as exc:
-        raise InvalidArgument(_on_lines(exc.message, [number] * (index + 1), number)) from None
+        raise InvalidArgument(_on_lines(exc.message, _Chunk([], [number]))) from None
     return entity
 
 
@@ -115,7 +115,7 @@ async def _store(chunk: _Chunk, store: Callable[[Batch], Awaitable[Created]], pr
     try:
         created = await store(domain.prepare(chunk.entities))
     except ParleyError as exc:
-        exc.message = _on_lines(exc.message, chunk.numbers, chunk.numbers[0], chunk)
+        exc.message = _on_lines(exc.message, chunk)
         raise
     progress.lines += len(chunk.entities)
     progress.inserted += created.inserted
@@ -125,18 +125,17 @@ async def _store(chunk: _Chunk, store: Callable[[Batch], Awaitable[Created]], pr
     log.info("import: %d lines stored (%d new) up to line %d", progress.lines, progress.inserted, progress.last_line)
 
 
-def _on_lines(message: str, numbers: list[int], first: int, chunk: _Chunk | None = None) -> str:
-    """The message with entities[i] named by line; one that names no entity names the
-    summaryId's line, or else the chunk's lines."""
+def _on_lines(message: str, chunk: _Chunk) -> str:
+    """The message with entities[i] named by the chunk's line; one that names no entity
+    names the line of the summaryId it quotes, or else the chunk's lines."""
+    numbers = chunk.numbers
     worded = _ENTITY.sub(lambda m: f"line {numbers[int(m[1])]}" + (": " if m[2] else ""), message)
     if worded != message or worded.startswith("Line "):
         return worded[0].upper() + worded[1:]
-    if chunk is not None:
-        for entity, number in zip(chunk.entities, chunk.numbers, strict=True):
-            if f"'{entity.summary_id}'" in message:
-                return f"Line {number}: {message}"
-        return f"Lines {first}-{numbers[-1]}: {message}"
-    return f"Line {first}: {message}"
+    for entity, number in zip(chunk.entities, numbers, strict=False):
+        if f"'{entity.summary_id}'" in message:
+            return f"Line {number}: {message}"
+    return f"Line {numbers[0]}: {message}" if len(numbers) == 1 else f"Lines {numbers[0]}-{numbers[-1]}: {message}"
 
 
 def _stopped(message: str, progress: Progress) -> str:

@@ -58,13 +58,17 @@ def dumps(value: Any) -> bytes:
 
 
 @st.composite
+def hostile_entity(draw: st.DrawFn, prefix: str) -> dict[str, Any]:
+    """A valid entity with up to three fields set to any JSON value."""
+    entity: dict[str, Any] = conversation(f"{prefix}-{draw(st.integers(0, 10**6))}")
+    for name in draw(st.lists(st.sampled_from(ENTITY_FIELDS), max_size=3)):
+        entity[name] = draw(json_values)
+    return entity
+
+
+@st.composite
 def entity_bodies(draw: st.DrawFn) -> bytes:
-    entities: list[Any] = []
-    for i in range(draw(st.integers(min_value=0, max_value=3))):
-        entity: dict[str, Any] = conversation(f"gen-{i}-{draw(st.integers(0, 10**6))}")
-        for name in draw(st.lists(st.sampled_from(ENTITY_FIELDS), max_size=3)):
-            entity[name] = draw(json_values)
-        entities.append(entity)
+    entities = [draw(hostile_entity(f"gen-{i}")) for i in range(draw(st.integers(min_value=0, max_value=3)))]
     body: Any = {"entities": entities}
     if draw(st.booleans()):
         body = draw(st.sampled_from([body, {"entities": draw(json_values)}, draw(json_values)]))
@@ -74,12 +78,9 @@ def entity_bodies(draw: st.DrawFn) -> bytes:
 @st.composite
 def import_bodies(draw: st.DrawFn) -> bytes:
     """NDJSON with entity lines gone wrong in every way, lines of any JSON, and raw bytes."""
-    lines: list[bytes] = []
-    for i in range(draw(st.integers(min_value=0, max_value=5))):
-        entity: dict[str, Any] = conversation(f"imp-{i}-{draw(st.integers(0, 10**6))}")
-        for name in draw(st.lists(st.sampled_from(ENTITY_FIELDS), max_size=3)):
-            entity[name] = draw(json_values)
-        lines.append(draw(st.sampled_from([dumps(entity), dumps(draw(json_values)), draw(st.binary(max_size=60))])))
+    lines = [draw(st.sampled_from([dumps(draw(hostile_entity(f"imp-{i}"))), dumps(draw(json_values)),
+                                   draw(st.binary(max_size=60))]))
+             for i in range(draw(st.integers(min_value=0, max_value=5)))]
     return b"\n".join(lines)
 
 
