@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 from services.common import metrics
 from services.common.errors import InvalidArgument, ParleyError
 from services.common.guard import Guard
-from services.common.keys import current_key, current_request
+from services.common.keys import current_key, current_principal, current_request
 
 log = logging.getLogger("parley.rpc")
 
@@ -60,6 +60,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         metadata = {k: v for k, v in details.invocation_metadata if isinstance(v, str)}
         verdict = await self._guard.judge(details.method, metadata)
         if verdict.principal:
+            current_principal.set(verdict.principal)
             current_key.set(verdict.principal.name + (f" client={verdict.client}" if verdict.client else ""))
         if verdict.refusal is None:
             return handler

@@ -31,6 +31,8 @@ KEY_PREFIX = "pk_"
 
 # The key name of the request being served, for every log line it causes (never the key).
 current_key: contextvars.ContextVar[str] = contextvars.ContextVar("current_key", default="-")
+# Who makes the call being served (None before the key is judged).
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("current_principal", default=None)
 # The gateway's x-request-id of the request being served (one of our own for direct gRPC).
 current_request: contextvars.ContextVar[str] = contextvars.ContextVar("current_request", default="-")
 

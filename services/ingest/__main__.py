@@ -14,7 +14,7 @@ from parley.ingest.v1 import ingest_service_pb2 as pb
 from parley.ingest.v1 import ingest_service_pb2_grpc as pb_grpc
 from parley.synth.v1 import synth_service_pb2 as synth_pb
 from services.common import metrics
-from services.common.guard import Guard
+from services.common.guard import ANY_KEY, Guard
 from services.common.keys import INGEST_FORMS, KeyStore, bootstrap_keys
 from services.common.logs import configure_logging
 from services.common.ratelimit import RateLimiter
@@ -38,8 +38,10 @@ log = logging.getLogger("parley.ingest")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ConversationService"].full_name
 ADMIN_NAME = admin_pb.DESCRIPTOR.services_by_name["KeyService"].full_name
 
-# The scope each method needs; KeyService's methods need "admin" (the Guard's fallback).
+# The scope each method needs; KeyService's methods need "admin" (the Guard's fallback),
+# but for the one that tells a key what it may do.
 SCOPES = {
+    f"/{ADMIN_NAME}/GetCallerKey": ANY_KEY,
     f"/{SERVICE_NAME}/CreateConversations": "conversations:write",
     f"/{SERVICE_NAME}/GetConversation": "conversations:read",
     f"/{SERVICE_NAME}/ListConversations": "conversations:read",

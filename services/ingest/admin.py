@@ -8,6 +8,8 @@ import grpc
 
 from parley.admin.v1 import key_service_pb2 as pb
 from parley.admin.v1 import key_service_pb2_grpc as pb_grpc
+from services.common.errors import Unauthenticated
+from services.common.keys import current_principal
 from services.ingest import keys
 from services.ingest.fields import format_timestamp
 from services.ingest.storage import Storage
@@ -35,6 +37,13 @@ class KeyServicer(pb_grpc.KeyServiceServicer):
     async def ListKeys(self, request: pb.ListKeysRequest, context: grpc.aio.ServicerContext) -> pb.ListKeysResponse:
         async with self._storage.connection() as conn:
             return pb.ListKeysResponse(keys=[_key(info) for info in await keys.listing(conn)])
+
+    async def GetCallerKey(self, request: pb.GetCallerKeyRequest,
+                           context: grpc.aio.ServicerContext) -> pb.GetCallerKeyResponse:
+        principal = current_principal.get()
+        if principal is None:  # the interceptor judged the call: never without a key
+            raise Unauthenticated()
+        return pb.GetCallerKeyResponse(key=pb.Key(name=principal.name, scopes=sorted(principal.scopes)))
 
     async def RevokeKey(self, request: pb.RevokeKeyRequest, context: grpc.aio.ServicerContext) -> pb.RevokeKeyResponse:
         async with self._storage.connection() as conn:

@@ -221,3 +221,17 @@ async def test_log_lines_name_the_key_never_the_key(http: httpx.AsyncClient, db:
     lines = [r for r in caplog.records if r.name == "parley.rpc" and "GetConversation" in r.getMessage()]
     assert lines and all(getattr(r, "key", None) == "logged" for r in lines)
     assert key not in caplog.text
+
+
+async def test_any_valid_key_can_ask_what_it_may_do(http: httpx.AsyncClient) -> None:
+    """GET /api/keys:self: the console's way to disable what a key may not do, and why."""
+    reader = await create_key(http, "self-reader", "conversations:read")
+    mine = await http.get("/api/keys:self", headers={"x-api-key": reader})
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["key"]["name"] == "self-reader" and mine.json()["key"]["scopes"] == ["conversations:read"]
+    boot = await http.get("/api/keys:self", headers=ADMIN)
+    assert boot.json()["key"]["name"] == "bootstrap-ingest-1" and "admin" in boot.json()["key"]["scopes"]
+    nobody = await http.get("/api/keys:self", headers={"x-api-key": "pk_wrong"})
+    assert nobody.status_code == 401 and nobody.json() == {"error": "Unauthorized"}
+    wrong_method = await http.post("/api/keys:self", headers={"x-api-key": reader})
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
