@@ -19,11 +19,11 @@ PROTOS := $(shell find proto -name '*.proto')
 BUF := .tools/node_modules/.bin/buf
 export PYTHONPATH := $(CURDIR):$(CURDIR)/$(GEN)
 
-.PHONY: all run test test-llm bench proto lint k8s k8s-config clean setup
+.PHONY: all run test test-llm bench proto lint k8s k8s-config clean setup chromium
 
 all: setup
 
-setup: $(VENV)/.installed proto $(BUILD)/docs/index.html
+setup: $(VENV)/.installed proto $(BUILD)/docs/index.html $(BUILD)/console/index.html
 
 # PostgreSQL's server binaries come from the machine; where it has none, the
 # pgserver wheel carries them (services/common/localpg.py looks in both places).
@@ -50,8 +50,14 @@ $(GEN)/.stamp: $(PROTOS) $(VENV)/.installed gateway/openapi.py
 run: setup
 	$(PY) -m services.stack
 
-test: setup $(BUF)
+test: setup $(BUF) chromium
 	$(PY) -m pytest
+
+# The console's browser tests drive Debian's chromium (Playwright's downloads are not used).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium is missing (apt-get install chromium): the browser tests will fail"
 
 # A real model (llama-server with Gemma 3 270M, built once into ~/.cache/parley/llm) answers
 # the spec's request through the gateway: minutes, so not part of `make test`.
@@ -94,6 +100,21 @@ $(BUILD)/docs/redoc.standalone.js:
 
 $(BUILD)/docs/index.html: gateway/docs/index.html $(BUILD)/docs/redoc.standalone.js
 	cp $< $@
+
+# The console (console/): Chart.js and Vite from the npm registry, pinned by its lockfile,
+# built into $(BUILD)/console, which the gateway serves at /. The Parley-summaries preset
+# comes from services/synth/presets.py, the one place it is written.
+CONSOLE_SOURCES := $(shell find console -path console/node_modules -prune -o -type f -print)
+# npm install, not ci: the lockfile pins every version, but this npm writes it without
+# the other platforms' optional packages, which ci then asks for.
+console/node_modules/.installed: console/package.json console/package-lock.json
+	cd console && npm install --no-save --silent --no-audit --no-fund >/dev/null
+	touch $@
+
+$(BUILD)/console/index.html: $(CONSOLE_SOURCES) services/synth/presets.py console/node_modules/.installed $(VENV)/.installed
+	mkdir -p $(BUILD)/console-generated
+	$(PY) -m services.synth.presets > $(BUILD)/console-generated/parley-summaries.json
+	cd console && ./node_modules/.bin/vite build
 
 # buf comes from the npm registry; it lints proto/ with googleapis' protos
 # copied beside it (the Buf Schema Registry is not reachable from here).

@@ -43,6 +43,7 @@ class Gateway:
             "descriptor": str(DESCRIPTOR),
             "openapi": str(DESCRIPTOR.parent / "openapi.json"),
             "docs": str(DESCRIPTOR.parent / "docs"),
+            "console": str(DESCRIPTOR.parent / "console"),
             "admin_pipe": str(workdir / "admin.sock"),
             **(limits or {}),
         }

@@ -45,6 +45,7 @@ PLACES = {
         "descriptor": "/etc/parley/parley.pb",
         "openapi": "/etc/parley/openapi.json",
         "docs": "/etc/parley/docs",
+        "console": "/etc/parley/console",
         "admin_pipe": "/tmp/envoy-admin.sock",
         # Behind the ingress controller, which appends the client to X-Forwarded-For.
         "trusted_hops": "1",
@@ -115,12 +116,23 @@ CHECKS = {
 }
 
 
+# The console's pages: nothing but this origin's own scripts, styles and API (a script
+# injected through data could neither run nor send anything elsewhere), never framed.
+CONSOLE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CONSOLE_HEADERS = "[" + ", ".join(
+    f'{{header: {{key: {name}, value: "{value}"}}, append_action: OVERWRITE_IF_EXISTS_OR_ADD}}'
+    for name, value in (("content-security-policy", CONSOLE_POLICY), ("x-content-type-options", "nosniff"),
+                        ("referrer-policy", "no-referrer"), ("x-frame-options", "DENY"),
+                        ("cache-control", "no-cache"))) + "]"
+
+
 def render(values: dict[str, str]) -> str:
     source = lua_status_table() + LUA.read_text()
     lua = "\n".join(_LUA_INDENT + line if line else "" for line in source.splitlines())
     values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), "max_header_kb": str(MAX_HEADER_KB),
               "over_max_request_bytes": greater_than(MAX_REQUEST_BYTES),
-              **LIMITS, **CHECKS, **values}
+              "console_headers": CONSOLE_HEADERS, **LIMITS, **CHECKS, **values}
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)

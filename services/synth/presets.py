@@ -38,3 +38,17 @@ def parley_summaries_prompt(language: str) -> str:
             f"in {name}. Each is one conversation: why the customer got in touch, what was done, and the "
             f"agent's part. Vary the businesses, the problems and the tone; be specific (products, amounts, "
             f"dates), never generic. Every text field in {name}.")
+
+
+def console_presets() -> dict[str, Any]:
+    """The Parley-summaries preset as the console's build takes it (`python -m services.synth.presets`)."""
+    return {"schema": PARLEY_SUMMARY_SCHEMA, "languages": LANGUAGES,
+            "prompts": {code: parley_summaries_prompt(code) for code in LANGUAGES}}
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    json.dump(console_presets(), sys.stdout, indent=2)
+    sys.stdout.write("\n")

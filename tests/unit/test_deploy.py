@@ -148,7 +148,7 @@ def test_local_and_cluster_gateway_configs_differ_only_in_addresses() -> None:
 def test_cluster_gateway_config_is_valid_envoy_config(tmp_path: Path) -> None:
     values = dict(PLACES["kubernetes"], descriptor=str(ROOT / "build" / "parley.pb"),
                   openapi=str(ROOT / "build" / "openapi.json"), docs=str(ROOT / "build" / "docs"),
-                  ingest_host="127.0.0.1", synth_host="127.0.0.1")
+                  console=str(ROOT / "build" / "console"), ingest_host="127.0.0.1", synth_host="127.0.0.1")
     config = tmp_path / "envoy.yaml"
     config.write_text(render(values))
     envoy = Path(sys.executable).parent / "envoy"
