@@ -14,10 +14,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import uvloop
 
+from services.common.errors import AlreadyExists, NotFound
+from services.common.keys import digest
 from services.common.logs import configure_logging
 from services.common.startup import load_settings
+from services.ingest import keys
 from services.stack.settings import StackSettings
 from services.stack.stack import Stack
 
@@ -41,11 +45,43 @@ def credentials(settings: StackSettings) -> dict[str, dict[str, str]]:
     }
 
 
-def banner(port: int, creds: dict[str, dict[str, str]], ollama_host: str) -> str:
+# The console's development key: one key for both services (a key kept in PostgreSQL is
+# good for synth too), with every scope but admin.
+CONSOLE_KEY = "console-dev"
+CONSOLE_SCOPES = ("conversations:read", "conversations:write", "conversations:delete", "synth:generate")
+
+
+async def console_key(settings: StackSettings, database_url: str) -> str:
+    """The console-dev key kept in .data/, made (or its secret replaced) when the database
+    no longer knows it; "" when someone revoked it, which stays so."""
+    path = settings.data_dir / "dev-credentials.json"
+    stored = json.loads(path.read_text())
+    conn = await asyncpg.connect(database_url)
+    try:
+        secret = stored.get("console_key", "")
+        if secret and await conn.fetchval("SELECT 1 FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+                                          digest(secret)):
+            return str(secret)
+        try:
+            _, secret = await keys.create(conn, CONSOLE_KEY, CONSOLE_SCOPES)
+        except AlreadyExists:
+            try:
+                _, secret = await keys.rotate(conn, CONSOLE_KEY)
+            except NotFound:
+                return ""
+    finally:
+        await conn.close()
+    path.write_text(json.dumps({**stored, "console_key": secret}, indent=2))
+    return secret
+
+
+def banner(port: int, creds: dict[str, dict[str, str]], ollama_host: str, console: str) -> str:
     key = creds["ingest"]["api_keys"].split(",")[0]
     token = creds["synth"]["api_tokens"].split(",")[0]
+    sign_in = f"sign in with {console}" if console else f"the key {CONSOLE_KEY} is revoked: sign in with one of yours"
     return (
         f"\nParley is up at http://127.0.0.1:{port} (REST and native gRPC)\n"
+        f"  console:             http://127.0.0.1:{port}/ ({sign_in})\n"
         f"  ingest x-api-key:    {key}\n"
         f"  synth bearer token:  {token}\n"
         f"  try: curl -s http://127.0.0.1:{port}/api/conversations -H 'x-api-key: {key}'\n"
@@ -65,7 +101,8 @@ async def run(settings: StackSettings) -> int:
     try:
         assert stack.gateway is not None
         synth = next(c.settings for c in stack.children if c.definition.name == "synth")
-        print(banner(stack.gateway.port, creds, getattr(synth, "ollama_host", "")), flush=True)
+        console = await console_key(settings, stack.database_url)
+        print(banner(stack.gateway.port, creds, getattr(synth, "ollama_host", ""), console), flush=True)
         log.info("logs in %s", stack.logs)
         while not stop.is_set() and not (gone := stack.exited()):
             with contextlib.suppress(TimeoutError):

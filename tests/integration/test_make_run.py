@@ -46,8 +46,19 @@ async def test_make_run_starts_serves_and_stops_cleanly() -> None:
     env.pop("INGEST_API_KEYS", None)
 
     process, banner = await start_stack(env)
-    key = json.loads((data / "dev-credentials.json").read_text())["ingest_api_key"]
+    stored = json.loads((data / "dev-credentials.json").read_text())
+    key, console = stored["ingest_api_key"], stored["console_key"]
     assert key in banner
+    assert f"console:             http://127.0.0.1:{port}/ (sign in with {console})" in banner
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        page = await http.get("/")
+        self_ = await http.get("/api/keys:self", headers={"x-api-key": console})
+        models = await http.get("/api/v1/models", headers={"authorization": f"Bearer {console}"})
+    assert page.status_code == 200 and "/assets/console.js" in page.text
+    assert self_.json()["key"] == {"name": "console-dev", "scopes": [
+        "conversations:delete", "conversations:read", "conversations:write", "synth:generate"],
+        "createTime": "", "lastUsedTime": "", "expireTime": "", "revokeTime": ""}
+    assert models.status_code == 200  # the same key is good for synth
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-api-key": key}) as http:
         created = await http.post("/api/conversations", json={"entities": [{
             "summaryType": "Conversation", "mediaType": "Call", "language": "en", "summaryId": "run-1",
@@ -59,8 +70,9 @@ async def test_make_run_starts_serves_and_stops_cleanly() -> None:
     assert not (data / "postgres" / "postmaster.pid").exists()
     assert key not in (data / "logs" / "ingest.log").read_text()
 
-    # A second run keeps the data and the key.
-    process, _ = await start_stack(env)
+    # A second run keeps the data and the keys.
+    process, again = await start_stack(env)
+    assert f"sign in with {console}" in again
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"x-api-key": key}) as http:
         kept = await http.get("/api/conversations/run-1")
     await stop_stack(process)
