@@ -32,7 +32,11 @@ export function barChart({ id, title, rows, horizontal = false, onPick, valueLab
       animation: false,
       plugins: { legend: { display: false }, tooltip: { callbacks: {
         afterLabel: (item) => rows[item.dataIndex].note || "" } } },
-      scales: { [horizontal ? "x" : "y"]: { beginAtZero: true, ticks: { precision: 0 } } },
+      scales: {
+        [horizontal ? "x" : "y"]: { beginAtZero: true, ticks: { precision: 0 } },
+        // Long titles are cut on the axis; the tooltip and the table have them whole.
+        [horizontal ? "y" : "x"]: { ticks: { callback(value) { return short(this.getLabelForValue(value)); } } },
+      },
       onHover: (event, elements) => { event.native.target.style.cursor = elements.length && onPick ? "pointer" : ""; },
       onClick: (_event, elements) => {
         if (elements.length && onPick) onPick(rows[elements[0].index]);
@@ -40,6 +44,10 @@ export function barChart({ id, title, rows, horizontal = false, onPick, valueLab
     },
   });
   return [figure, () => chart.destroy()];
+}
+
+function short(label, most = 26) {
+  return label.length > most ? `${label.slice(0, most - 1)}…` : label;
 }
 
 function dataTable(title, rows, onPick, valueLabel) {

@@ -62,6 +62,8 @@ class Console:
         page.on("request", lambda request: self.requests.append(request.url))
 
     async def open(self, hash_path: str = "") -> None:
+        """A fresh load of the page, as a pasted link gives (not a change of hash within it)."""
+        await self.page.goto("about:blank")
         await self.page.goto(f"{self.base}/{hash_path}")
 
     async def sign_in(self, key: str) -> None:

@@ -197,3 +197,24 @@ async def test_charts_follow_the_filters_and_a_bar_filters_the_list(console: Con
     await canvas.click(position={"x": box["width"] / 2, "y": box["height"] * 0.7})
     assert await rows(console) == ["conv-en-mail"]
     assert "mediaType=Email" in console.url_hash() and "language=en" in console.url_hash()
+
+
+async def test_markup_in_stored_text_stays_text(console: Console, http: httpx.AsyncClient) -> None:
+    """Summaries come from outside: tags in them (and around a search's <mark>) are shown, never run."""
+    hostile = '<img src=x onerror="window.pwned=1"> refund <mark>x</mark> <script>window.pwned=2</script>'
+    body = entities(conversation("conv-xss", dateCreated=recent(1), summary=hostile,
+                                 insights=[{"type": "Reason", "title": "<b onmouseover=alert(1)>Refund</b>",
+                                            "description": "<iframe src=/api/docs></iframe>"}]))
+    assert (await http.post("/api/conversations", headers=ADMIN, json=body)).status_code == 200
+    await console.sign_in(await console_key(http, "browser-xss", "conversations:read"))
+    await console.open("#/conversations")
+    assert await rows(console) == ["conv-xss"]
+    summary = console.page.locator("table.list td.summary")
+    assert "<img src=x" in await summary.inner_text() and "<mark>x</mark>" in await summary.inner_text()
+    await console.open("#/conversations?q=refund")
+    assert await rows(console) == ["conv-xss"]
+    assert await summary.locator("mark").all_inner_texts() == ["refund"]  # the API's mark, not the text's
+    await console.open("#/conversation/conv-xss")
+    await expect(console.page.locator("ul.insights li strong")).to_have_text("<b onmouseover=alert(1)>Refund</b>")
+    assert await console.page.locator("main img, main script, main iframe, main b").count() == 0
+    assert await console.page.evaluate("window.pwned") is None
