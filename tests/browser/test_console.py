@@ -71,7 +71,12 @@ async def test_the_console_and_its_assets_are_served_from_the_gateway(http: http
     assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
     assert '<script type="module" crossorigin src="/assets/console.js">' in page.text
     assert "https://" not in page.text and b"https://cdn" not in script.content
-    assert (await http.post("/")).status_code in (404, 405)
+    for path in ("/", "/assets/console.js"):
+        refused = await http.post(path)
+        assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD"
+        assert refused.json() == {"error": "Method not allowed; use GET"}
+        head = await http.head(path)
+        assert head.status_code == 200 and head.content == b""
     missing = await http.get("/assets/other.js")
     assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
 
