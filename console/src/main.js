@@ -65,7 +65,7 @@ function signInForm() {
     status.textContent = "Checking the key…";
     try {
       const signed = await signIn(input.value.trim());
-      if (!signed.scopes.includes("conversations:read") && !signed.scopes.includes("synth:generate")) {
+      if (!signed.scopes.includes("conversations:read")) {
         signOut();
         throw new Error("This key lacks the scope conversations:read");
       }

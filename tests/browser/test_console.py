@@ -89,6 +89,12 @@ async def test_sign_in_search_filter_and_the_back_button(console: Console, http:
     await console.page.get_by_role("button", name="Sign in").click()
     await expect(console.page.get_by_role("alert")).to_have_text("Unauthorized")
 
+    # A key must be able to read conversations at least.
+    await console.page.get_by_label("API key").fill(await console_key(http, "browser-synth-only", "synth:generate"))
+    await console.page.get_by_role("button", name="Sign in").click()
+    await expect(console.page.get_by_role("alert")).to_have_text("This key lacks the scope conversations:read")
+    assert await console.page.evaluate("sessionStorage.length") == 0
+
     await console.sign_in(key)
     assert await rows(console) == ["conv-en-call", "conv-en-mail", "conv-es-agent", "conv-es-bot", "conv-es"]
     assert key not in console.page.url
