@@ -59,6 +59,9 @@ class Console:
         self.errors: list[str] = []
         self.requests: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # A style or script the content security policy refused: the page is not as built.
+        page.on("console", lambda message: self.errors.append(message.text)
+                if "Content Security Policy" in message.text else None)
         page.on("request", lambda request: self.requests.append(request.url))
 
     async def open(self, hash_path: str = "") -> None:
@@ -89,7 +92,7 @@ async def console(browser: Browser, gateway: Gateway, request: pytest.FixtureReq
         name = re.sub(r"[^\w.-]", "_", request.node.name)
         await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     await context.close()
-    assert not tab.errors, f"uncaught JavaScript errors: {tab.errors}"
+    assert not tab.errors, f"uncaught JavaScript errors or refusals by the policy: {tab.errors}"
     assert all(url.startswith(tab.base) or url.startswith(("blob:", "data:")) for url in tab.requests), \
         f"requests outside the gateway: {[u for u in tab.requests if not u.startswith(tab.base)]}"
 
