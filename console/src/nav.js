@@ -7,8 +7,17 @@ const SECTIONS = new Set(["conversations", "conversation", "analytics", "synth"]
 export function route() {
   const [path, search = ""] = location.hash.replace(/^#\/?/, "").split("?", 2);
   const [section = "conversations", ...rest] = path.split("/");
-  return { section: SECTIONS.has(section) ? section : "conversations", id: decodeURIComponent(rest.join("/")),
+  return { section: SECTIONS.has(section) ? section : "conversations", id: decoded(rest.join("/")),
            params: new URLSearchParams(search) };
+}
+
+// A hand-edited link may hold a broken escape (%E0%A4): kept as written, not a blank page.
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 export function go(section, params = {}, id = "") {

@@ -179,6 +179,10 @@ async def test_a_key_without_a_scope_sees_the_action_disabled_and_why(console: C
     await expect(console.page.get_by_role("button", name="Generate")).to_be_disabled()
     await console.open("#/conversation/no-such-summary")
     await expect(console.page.get_by_role("alert")).to_contain_text("no-such-summary")
+    await console.open("#/conversation/broken%E0%A4")  # a hand-edited link: the API's answer, not a blank page
+    await expect(console.page.get_by_role("alert")).to_contain_text("broken")
+    await console.open("#/nowhere?x=%")
+    await expect(console.page.get_by_role("heading", level=1)).to_have_text("Conversations")
 
 
 async def test_charts_follow_the_filters_and_a_bar_filters_the_list(console: Console,
