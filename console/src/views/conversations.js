@@ -33,8 +33,9 @@ export async function renderConversations(main, route) {
   });
   const typed = debounce(apply, 400);
   search.addEventListener("input", typed);
+  const heading = h("h2", { id: "results-title", class: "visually-hidden" }, "Results");
   const results = h("section", { "aria-labelledby": "results-title", "aria-busy": "true" },
-    h("h2", { id: "results-title", class: "visually-hidden" }, "Results"), h("p", { class: "hint" }, "Loading…"));
+    heading, h("p", { class: "hint" }, "Loading…"));
   clear(main, h("h1", {}, "Conversations"), form, results);
   document.title = "Conversations · Parley";
   if (params.get("q")) queueMicrotask(() => {
@@ -46,10 +47,10 @@ export async function renderConversations(main, route) {
                 pageSize: params.get("pageSize") || "50", pageToken: params.get("pageToken") || "" };
   try {
     const page = await json(`/api/conversations${query(api)}`);
-    clear(results, h("h2", { id: "results-title", class: "visually-hidden" }, "Results"),
-      table(page.conversations || [], Boolean(params.get("q"))), pager(params, page.nextPageToken));
+    clear(results, heading, table(page.conversations || [], Boolean(params.get("q"))),
+      pager(params, page.nextPageToken));
   } catch (error) {
-    clear(results, h("h2", { id: "results-title", class: "visually-hidden" }, "Results"));
+    clear(results, heading);
     showError(error);
   } finally {
     results.setAttribute("aria-busy", "false");

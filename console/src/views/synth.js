@@ -122,16 +122,16 @@ function body(ui) {
 }
 
 async function generate(ui, signal) {
-  const request_ = body(ui);
+  const asked = body(ui);
   const made = [];
   ui.submit.disabled = true;
   ui.stop.disabled = false;
-  ui.progress.max = request_.payload.count;
+  ui.progress.max = asked.payload.count;
   ui.progress.value = 0;
   ui.status.textContent = "Asking the model…";
   ui.records.replaceChildren();
   ui.after.replaceChildren();
-  const response = await fetch("/api/v1/synthetic-data:stream", { method: "POST", signal, body: JSON.stringify(request_),
+  const response = await fetch("/api/v1/synthetic-data:stream", { method: "POST", signal, body: JSON.stringify(asked),
     headers: headers("synth", { "content-type": "application/json" }) });
   if (!response.ok) throw await failure(response);
   for await (const event of lines(response.body)) {
