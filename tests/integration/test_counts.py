@@ -4,6 +4,7 @@ filter they cover and date ranges that start and end inside a day."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import secrets
@@ -181,3 +182,27 @@ async def test_summaries_stored_before_the_counts_are_counted_by_the_migration(
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_a_delete_and_a_merge_wait_for_each_other_instead_of_deadlocking(storage: Storage,
+                                                                               database: str) -> None:
+    """Migration 011: a delete takes the merge's lock (shared) before the queue, so the two never
+    hold queue rows the other wants. A merge during a delete returns at once; a delete during a
+    merge waits for it."""
+    await _store(storage, _entities(random.Random(11), "e", 6))
+    deleting, merging = await asyncpg.connect(database), await asyncpg.connect(database)
+    try:
+        async with deleting.transaction():
+            assert await deleting.fetchval("DELETE FROM summaries WHERE summary_id = 'e1' RETURNING 1") == 1
+            await merging.execute("SET statement_timeout = '5s'")
+            assert await merging.fetchval("SELECT parley_merge_counts()") == 0  # left for its next round
+        async with merging.transaction():
+            assert await merging.fetchval("SELECT parley_merge_counts()") > 0
+            waiting = asyncio.create_task(deleting.execute("DELETE FROM summaries WHERE summary_id = 'e2'"))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # behind the merge, not beside it
+        assert await asyncio.wait_for(waiting, 5) != "DELETE 0"
+    finally:
+        await deleting.close()
+        await merging.close()
+    await _assert_counts_agree(storage)
