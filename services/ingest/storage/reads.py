@@ -40,8 +40,12 @@ def list_sql(query: ListQuery, *, walk: bool = False) -> tuple[str, list[Any]]:
         args += [query.after.date_created, query.after.id]
         where.append(f"(date_created, id) < (${len(args) - 1}, ${len(args)})")
     if not filters.text:
+        # The page's ids first, then their rows: the ids come from the filters' indexes alone
+        # where they hold every filter column (migration 012), without reading the rows the
+        # other filters turn down.
         args.append(query.page_size + 1)
-        return f"{SELECT}{_where_clause(where)}{_NEWEST} LIMIT ${len(args)}", args
+        ids = f"SELECT id FROM summaries{_where_clause(where)}{_NEWEST} LIMIT ${len(args)}"
+        return f"{SELECT} WHERE id = ANY(ARRAY({ids})){_NEWEST}", args
     match, own = _search(filters, args)
     if walk:
         newest = f"SELECT * FROM summaries{_where_clause(where)}{_NEWEST} LIMIT {WALK_ROWS}"
