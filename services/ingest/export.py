@@ -1,9 +1,7 @@
-"""Export formats: each chunk of rows storage renders becomes one body chunk of the stream."""
+"""Export formats: each chunk of lines storage renders becomes one body chunk of the stream."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +9,8 @@ from services.common.errors import InvalidArgument
 
 # The CSV columns, in storage/bulk.py's order. Insights are flattened: the titles of each
 # type (and the Resolution outcomes) joined by " | ", and the whole list as JSON in
-# "insights", so nothing is lost. Empty cells are absent values.
+# "insights", so nothing is lost. Empty cells are absent values; text cells are quoted,
+# whatever they hold (RFC 4180, CRLF line ends).
 CSV_COLUMNS = (
     "id", "summaryId", "summaryType", "mediaType", "language", "agentId", "sourceId", "conversationId",
     "parentSummaryId", "generated", "dateCreated", "createTime", "summary",
@@ -29,16 +28,9 @@ def form(name: str) -> str:
 
 def head(form: str) -> bytes:
     """What the stream starts with, before any row: the CSV header; nothing for NDJSON."""
-    return _csv([CSV_COLUMNS]) if form == "csv" else b""
+    return (",".join(CSV_COLUMNS) + "\r\n").encode() if form == "csv" else b""
 
 
-def chunk(form: str, rows: Sequence[Any]) -> bytes:
-    if form == "csv":
-        return _csv(rows)
-    return "".join(f"{row[0]}\n" for row in rows).encode()
-
-
-def _csv(rows: Sequence[Sequence[Any]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)  # RFC 4180: quoted where needed, CRLF line ends
-    return out.getvalue().encode()
+def chunk(rows: Sequence[Any]) -> bytes:
+    """Rows storage rendered, each one line with its line end, as one body chunk."""
+    return "".join([row[0] for row in rows]).encode()

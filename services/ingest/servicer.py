@@ -135,7 +135,7 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
             async with contextlib.aclosing(rows):
                 async for chunk in rows:
                     metrics.EXPORTED.inc(len(chunk))
-                    yield httpbody_pb2.HttpBody(content_type=content_type, data=export.chunk(form, chunk))
+                    yield httpbody_pb2.HttpBody(content_type=content_type, data=export.chunk(chunk))
 
     async def BatchDeleteConversations(
         self, request: pb.BatchDeleteConversationsRequest, context: grpc.aio.ServicerContext

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -180,3 +181,31 @@ async def test_batch_delete_needs_a_cutoff_and_the_delete_scope(http: httpx.Asyn
     assert response.status_code == 401
     response = await http.get(url, headers=HEADERS)
     assert (response.status_code, response.headers["allow"]) == (405, "POST")
+
+
+async def test_an_export_its_client_leaves_gives_its_connection_back(
+        http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    await db.execute("""
+        INSERT INTO summaries (summary_id, summary_type, media_type, language, source_id, summary, generated,
+                               date_created, content_hash)
+        SELECT 'left-' || n, 'Conversation', 'Call', 'en', 's', 'text ' || n, true,
+               timestamptz '2025-01-01' + n * interval '1 second', '\\x00'
+        FROM generate_series(1, 20000) AS n""")
+    started = 0
+    for _ in range(100):  # more exports than the two allowed at once: each left one must end
+        async with http.stream("GET", "/api/conversations:export", headers=HEADERS) as response:
+            if response.status_code == 429:  # the service has not yet seen a client leave
+                await asyncio.sleep(0.1)
+                continue
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                assert json.loads(line)["summaryId"] == "left-20000"
+                break
+        started += 1
+        if started == 6:
+            break
+    assert started == 6
+    response = await http.get("/api/conversations:export", params={"format": "csv"}, headers=HEADERS)
+    assert response.status_code == 200
+    assert len(list(csv.DictReader(io.StringIO(response.text, newline="")))) == 20000
+    assert await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'") == 0

@@ -181,10 +181,12 @@ class Storage:
 
     async def export(self, filters: Filters, form: str, chunk_rows: int) -> AsyncGenerator[Sequence[Any], None]:
         """The selected summaries, newest first, rendered for `form` ("ndjson": one JSON text
-        a row; "csv": the columns of services/ingest/export.py), in chunks of rows. One
+        a line; "csv": the lines of services/ingest/export.py), in chunks of rows. One
         transaction (a consistent snapshot) and one pooled connection for the whole export."""
-        async with self.connection() as conn, conn.transaction(readonly=True):
-            async for rows in bulk.export(conn, filters, form, chunk_rows):
+        # The rows are closed first if the reader stops, so their fetch has ended before the ROLLBACK.
+        async with self.connection() as conn, conn.transaction(readonly=True), contextlib.aclosing(
+                bulk.export(conn, filters, form, chunk_rows)) as chunks:
+            async for rows in chunks:
                 yield rows
 
     async def count_deletable(self, filters: Filters) -> tuple[int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import asyncpg
@@ -12,53 +12,85 @@ import asyncpg
 from services.ingest.model import Filters
 from services.ingest.storage.reads import selected
 
-# PostgreSQL renders each row, in the service's other process, so the service only joins
-# text: one JSON object shaped as GetConversation's (null fields left out, as there),
-# or the CSV columns of services/ingest/export.py. The JSON is written out member by
-# member: json_build_object then json_strip_nulls parses it all again, and took 1.7 times
-# as long for the same bytes.
+# PostgreSQL renders each row as one line of text, in its own process, so the service only
+# joins lines. NDJSON: one JSON object shaped as GetConversation's (null fields left out, as
+# there), written out member by member: json_build_object then json_strip_nulls parses it
+# all again, and took 1.7 times as long for the same bytes. CSV: the columns of
+# services/ingest/export.py, RFC 4180 (CRLF line ends), quoted here: Python's csv module
+# took longer over the rows than PostgreSQL took to read them.
 _TIME = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
 
 
-def _object(*members: tuple[str, str]) -> str:
-    """SQL for a JSON object's text from (name, SQL for the value's JSON text) pairs; a
-    member whose value is NULL is left out."""
-    parts = [f"coalesce('{',' if n else ''}\"{name}\":' || {value}, '')" for n, (name, value) in enumerate(members)]
-    return f"'{{' || {' || '.join(parts)} || '}}'"
+def _object(*members: tuple[str, str, bool]) -> str:
+    """SQL for a JSON object's text from (name, SQL for the value's JSON text, whether it
+    can be NULL) triples; a member whose value is NULL is left out. The first member is
+    never NULL."""
+    parts = [f"'{{\"{members[0][0]}\":' || {members[0][1]}"]
+    for name, value, nullable in members[1:]:
+        member = f"',\"{name}\":' || {value}"
+        parts.append(f"coalesce({member}, '')" if nullable else member)
+    return f"{' || '.join(parts)} || '}}'"
 
 
-_INSIGHT = _object(("type", "to_json(i.type)"), ("title", "to_json(i.title)"),
-                   ("description", "to_json(i.description)"), ("outcome", "to_json(i.outcome)"))
-# A summary's insights as a JSON array, over its insights i.
-_INSIGHTS = f"'[' || coalesce(string_agg({_INSIGHT}, ',' ORDER BY i.position), '') || ']'"
+def _word(column: str) -> str:
+    """A text column as JSON where the table's CHECK constraint keeps it to one of a few
+    words: quoted, with nothing to escape (to_json would look for something to)."""
+    return f"'\"' || {column} || '\"'"
+
+
+_INSIGHT = _object(("type", _word("i.type"), False), ("title", "to_json(i.title)", False),
+                   ("description", "to_json(i.description)", False), ("outcome", "to_json(i.outcome)", True))
+# A summary's insights as a JSON array, read in order from the primary key (no sort, unlike
+# an ordered aggregate's: a third faster, with the other members written as here).
+_INSIGHTS_OF = (f"'[' || array_to_string(ARRAY(SELECT {_INSIGHT} FROM insights i WHERE i.summary_pk = summaries.id"
+                f" ORDER BY i.position), ',') || ']'")
 _NDJSON = _object(
-    ("id", "id::text"), ("summaryType", "to_json(summary_type)"), ("mediaType", "to_json(media_type)"),
-    ("language", "to_json(language)"), ("summaryId", "to_json(summary_id)"), ("agentId", "to_json(agent_id)"),
-    ("sourceId", "to_json(source_id)"), ("summary", "to_json(summary)"), ("generated", "generated::text"),
-    ("dateCreated", f"to_json({_TIME.format('date_created')})"),
-    ("conversationId", "to_json(coalesce(genesys_conversation_id, conversation_id))"),
-    ("insights", f"(SELECT {_INSIGHTS} FROM insights i WHERE i.summary_pk = summaries.id)"),
-    ("createTime", f"to_json({_TIME.format('create_time')})"), ("parentSummaryId", "to_json(conversation_id)"))
+    ("id", "id::text", False), ("summaryType", _word("summary_type"), False),
+    ("mediaType", _word("media_type"), False), ("language", "to_json(language)", False),
+    ("summaryId", "to_json(summary_id)", False), ("agentId", "to_json(agent_id)", True),
+    ("sourceId", "to_json(source_id)", False), ("summary", "to_json(summary)", False),
+    ("generated", "generated::text", False), ("dateCreated", _word(_TIME.format("date_created")), False),
+    ("conversationId", "to_json(coalesce(genesys_conversation_id, conversation_id))", True),
+    ("insights", _INSIGHTS_OF, False), ("createTime", _word(_TIME.format("create_time")), False),
+    ("parentSummaryId", "to_json(conversation_id)", True))
 
 
 def _titles(kind: str, column: str = "title") -> str:
-    return f"string_agg(i.{column}, ' | ' ORDER BY i.position) FILTER (WHERE i.type = '{kind}')"
+    return f"string_agg(i.{column}, ' | ') FILTER (WHERE i.type = '{kind}')"
 
 
-# The CSV's insight columns, read in one pass over each summary's insights.
-_CSV_INSIGHTS = f"""CROSS JOIN LATERAL (SELECT {_titles('Reason')}, {_titles('Resolution')},
-    {_titles('Resolution', 'outcome')}, {_titles('ActionItem')}, {_INSIGHTS}
-    FROM insights i WHERE i.summary_pk = summaries.id) AS flat"""
-_CSV = f"""id, summary_id, summary_type, media_type, language, agent_id, source_id,
-    coalesce(genesys_conversation_id, conversation_id), conversation_id, generated::text,
-    {_TIME.format('date_created')}, {_TIME.format('create_time')}, summary, flat.*"""
-ROWS = {"ndjson": _NDJSON, "csv": _CSV}
+def _cell(value: str) -> str:
+    """A CSV cell of text that may hold anything: quoted, quotes doubled; NULL is empty."""
+    return f"""coalesce('"' || replace({value}, '"', '""') || '"', '')"""
+
+
+# The CSV's columns, in services/ingest/export.py's order. Numbers, booleans, times and the
+# few words CHECK constraints allow go as they are; text is quoted whatever it holds. The
+# insights are read in one pass over each summary's.
+_CSV_CELLS = (
+    "id::text", _cell("summary_id"), "summary_type", "media_type", _cell("language"), _cell("agent_id"),
+    _cell("source_id"), _cell("coalesce(genesys_conversation_id, conversation_id)"), _cell("conversation_id"),
+    "generated::text", _TIME.format("date_created"), _TIME.format("create_time"), _cell("summary"),
+    _cell("flat.reasons"), _cell("flat.resolutions"), _cell("flat.outcomes"), _cell("flat.action_items"),
+    _cell("flat.insights"))
+# The five aggregates take the insights in order from the primary key, through a subquery
+# (the plan is an index scan under the aggregate, with nothing between to reorder rows; the
+# PostgreSQL manual: "supplying the input values from a sorted subquery will usually
+# work"). On PostgreSQL 15, ORDER BY in each aggregate sorted each one's rows again, and the
+# CSV took 40% longer to render. tests/e2e/test_bulk.py checks the order.
+_CSV_INSIGHTS = f"""CROSS JOIN LATERAL (SELECT {_titles('Reason')} AS reasons, {_titles('Resolution')} AS resolutions,
+    {_titles('Resolution', 'outcome')} AS outcomes, {_titles('ActionItem')} AS action_items,
+    '[' || coalesce(string_agg({_INSIGHT}, ','), '') || ']' AS insights
+    FROM (SELECT * FROM insights i WHERE i.summary_pk = summaries.id ORDER BY i.position) AS i) AS flat"""
+# Each row one line of text, its line end included.
+_CSV = " || ',' || ".join(_CSV_CELLS)
+ROWS = {"ndjson": f"{_NDJSON} || E'\\n'", "csv": f"{_CSV} || E'\\r\\n'"}
 JOINS = {"ndjson": "", "csv": " " + _CSV_INSIGHTS}
 
 
 async def export(
     conn: asyncpg.Connection, filters: Filters, form: str, chunk_rows: int
-) -> AsyncIterator[Sequence[Any]]:
+) -> AsyncGenerator[Sequence[Any], None]:
     """The selected rows, newest first, rendered for `form`, `chunk_rows` at a time. The
     caller holds a transaction open (a cursor lives in one); each fetch is its own statement,
     so the statement timeout bounds a fetch, not the whole export. PostgreSQL renders the
