@@ -32,26 +32,26 @@ def _object(*members: tuple[str, str, bool]) -> str:
     return f"{' || '.join(parts)} || '}}'"
 
 
-def _word(column: str) -> str:
-    """A text column as JSON where the table's CHECK constraint keeps it to one of a few
-    words: quoted, with nothing to escape (to_json would look for something to)."""
-    return f"'\"' || {column} || '\"'"
+def _plain(text: str) -> str:
+    """Text as a JSON string where it has nothing to escape (to_json would look for
+    something to): a word a CHECK constraint allows, or a time to_char wrote."""
+    return f"'\"' || {text} || '\"'"
 
 
-_INSIGHT = _object(("type", _word("i.type"), False), ("title", "to_json(i.title)", False),
+_INSIGHT = _object(("type", _plain("i.type"), False), ("title", "to_json(i.title)", False),
                    ("description", "to_json(i.description)", False), ("outcome", "to_json(i.outcome)", True))
 # A summary's insights as a JSON array, read in order from the primary key (no sort, unlike
 # an ordered aggregate's: a third faster, with the other members written as here).
 _INSIGHTS_OF = (f"'[' || array_to_string(ARRAY(SELECT {_INSIGHT} FROM insights i WHERE i.summary_pk = summaries.id"
                 f" ORDER BY i.position), ',') || ']'")
 _NDJSON = _object(
-    ("id", "id::text", False), ("summaryType", _word("summary_type"), False),
-    ("mediaType", _word("media_type"), False), ("language", "to_json(language)", False),
+    ("id", "id::text", False), ("summaryType", _plain("summary_type"), False),
+    ("mediaType", _plain("media_type"), False), ("language", "to_json(language)", False),
     ("summaryId", "to_json(summary_id)", False), ("agentId", "to_json(agent_id)", True),
     ("sourceId", "to_json(source_id)", False), ("summary", "to_json(summary)", False),
-    ("generated", "generated::text", False), ("dateCreated", _word(_TIME.format("date_created")), False),
+    ("generated", "generated::text", False), ("dateCreated", _plain(_TIME.format("date_created")), False),
     ("conversationId", "to_json(coalesce(genesys_conversation_id, conversation_id))", True),
-    ("insights", _INSIGHTS_OF, False), ("createTime", _word(_TIME.format("create_time")), False),
+    ("insights", _INSIGHTS_OF, False), ("createTime", _plain(_TIME.format("create_time")), False),
     ("parentSummaryId", "to_json(conversation_id)", True))
 
 
