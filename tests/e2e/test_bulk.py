@@ -43,6 +43,17 @@ async def stored(http: httpx.AsyncClient, summary_id: str) -> dict[str, Any]:
     return dict(body)
 
 
+async def store_plain(db: asyncpg.Connection, prefix: str, count: int) -> None:
+    """Stores `count` Conversations `prefix`-1.. directly, one a second from 2025-01-01
+    (the newest last): more rows than an API call would take, cheaply."""
+    await db.execute("""
+        INSERT INTO summaries (summary_id, summary_type, media_type, language, source_id, summary, generated,
+                               date_created, content_hash)
+        SELECT $1 || '-' || n, 'Conversation', 'Call', 'en', 's', 'text ' || n, true,
+               timestamptz '2025-01-01' + n * interval '1 second', '\\x00'
+        FROM generate_series(1, $2::int) AS n""", prefix, count)
+
+
 async def test_ndjson_export_is_every_summary_as_get_shows_it(http: httpx.AsyncClient) -> None:
     await seed(http)
     response = await http.get("/api/conversations:export", headers=HEADERS)
@@ -115,12 +126,7 @@ async def test_export_refuses_what_it_cannot_do(http: httpx.AsyncClient) -> None
 
 async def test_an_export_of_many_pages_streams_every_row(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     # More rows than one chunk (1000), stored directly: the export's chunking is what is tested.
-    await db.execute("""
-        INSERT INTO summaries (summary_id, summary_type, media_type, language, source_id, summary, generated,
-                               date_created, content_hash)
-        SELECT 'bulk-' || n, 'Conversation', 'Call', 'en', 's', 'text ' || n, true,
-               timestamptz '2025-01-01' + n * interval '1 second', '\\x00'
-        FROM generate_series(1, 2500) AS n""")
+    await store_plain(db, "bulk", 2500)
     async with http.stream("GET", "/api/conversations:export", headers=HEADERS) as response:
         assert response.status_code == 200
         ids = [json.loads(line)["summaryId"] async for line in response.aiter_lines() if line]
@@ -185,12 +191,7 @@ async def test_batch_delete_needs_a_cutoff_and_the_delete_scope(http: httpx.Asyn
 
 async def test_an_export_its_client_leaves_gives_its_connection_back(
         http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
-    await db.execute("""
-        INSERT INTO summaries (summary_id, summary_type, media_type, language, source_id, summary, generated,
-                               date_created, content_hash)
-        SELECT 'left-' || n, 'Conversation', 'Call', 'en', 's', 'text ' || n, true,
-               timestamptz '2025-01-01' + n * interval '1 second', '\\x00'
-        FROM generate_series(1, 20000) AS n""")
+    await store_plain(db, "left", 20000)
     started = 0
     for _ in range(100):  # more exports than the two allowed at once: each left one must end
         async with http.stream("GET", "/api/conversations:export", headers=HEADERS) as response:
