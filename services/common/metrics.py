@@ -18,6 +18,9 @@ POOL_WAIT_SECONDS = Histogram("parley_db_pool_wait_seconds", "Time waiting for a
                               buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
 EXPORTED = Counter("parley_ingest_exported", "Summaries streamed out by exports")
 RETAINED_DELETED = Counter("parley_ingest_retention_deleted", "Summaries deleted by the retention job")
+GROUPED_ENTITIES = Histogram("parley_ingest_group_commit_entities",
+                             "Single-entity creates written together by one statement",
+                             buckets=(1, 2, 4, 8, 16, 32, 64, 100))
 ENTITIES = Counter("parley_ingest_entities", "Entities by outcome: stored, replayed or rejected", ["outcome"])
 
 RECORDS = Counter("parley_synth_records", "Records returned to clients")

@@ -39,6 +39,10 @@ class IngestSettings(ServerSettings):
     # PostgreSQL's max_connections (100 by default) is shared by every replica: keep
     # replicas x this under it.
     pool_max_size: int = Field(default_factory=default_pool_size, ge=1, le=100)
+    # Statements at once that write single-entity creates, each taking the ones queued behind
+    # the last (group commit: storage/grouped.py); 0 writes each request on its own.
+    # Default: half the pool, so reads always find a connection.
+    group_writers: int | None = Field(None, ge=0, le=100)
     query_timeout_seconds: float = Field(10.0, gt=0, le=600)
     # Waiting for a free pooled connection longer than this answers 503 at once.
     pool_acquire_timeout_seconds: float = Field(5.0, gt=0, le=600)
@@ -63,6 +67,10 @@ class IngestSettings(ServerSettings):
     counts_merge_seconds: float = Field(10.0, ge=0.1, le=3600)
     # Kubernetes runs migrations in an init container and turns this off.
     migrate_on_start: bool = True
+
+    @property
+    def group_writer_count(self) -> int:
+        return max(1, self.pool_max_size // 2) if self.group_writers is None else self.group_writers
 
     @property
     def api_key_list(self) -> list[str]:

@@ -7,9 +7,7 @@ the paging arithmetic live here and nowhere else.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
@@ -17,28 +15,15 @@ from typing import Any
 import asyncpg
 
 from services.common import metrics
-from services.common.errors import InvalidArgument, Unavailable
+from services.common.errors import Unavailable
 from services.ingest.analytics import Grouping
 from services.ingest.model import Batch, Created, Cursor, Filters, ListQuery, Page, Stats, Summary, TopInsight
-from services.ingest.storage import aggregates, bulk, reads, writes
+from services.ingest.storage import aggregates, bulk, failures, reads, writes
+from services.ingest.storage.grouped import GroupCommit
 from services.ingest.storage.writes import INSERT_SQL, insert_columns
 
 # Public: the benchmark's plain-asyncpg ceiling runs the same statement on purpose.
 __all__ = ["INSERT_SQL", "NoResetConnection", "Storage", "insert_columns"]
-
-log = logging.getLogger("parley.ingest.storage")
-
-# Every way the database can be away or refusing work: the client gets 503 and
-# the pool reconnects on its own once PostgreSQL is back.
-_UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,  # also: no pooled connection free within the acquire timeout
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,  # e.g. the connection lost in the middle of COMMIT
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
 
 class NoResetConnection(asyncpg.Connection):
     """Skips the reset query on release: the service never sets session state (no SET,
@@ -49,13 +34,16 @@ class NoResetConnection(asyncpg.Connection):
 
 
 class Storage:
-    def __init__(self, pool: asyncpg.Pool, acquire_seconds: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, acquire_seconds: float, group_writers: int = 0) -> None:
         self._pool = pool
         self._acquire_seconds = acquire_seconds
+        # Single-entity creates that queue behind others share a statement (grouped.py); 0: each its own.
+        self._grouped = GroupCommit(self.connection, writers=group_writers) if group_writers else None
 
     @classmethod
     async def open(
-        cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float, acquire_seconds: float
+        cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float, acquire_seconds: float,
+        group_writers: int = 0,
     ) -> Storage:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds,
@@ -76,7 +64,7 @@ class Storage:
         )
         for state, count in (("open", pool.get_size), ("idle", pool.get_idle_size)):
             metrics.POOL_CONNECTIONS.labels(state).set_function(count)
-        return cls(pool, acquire_seconds)
+        return cls(pool, acquire_seconds, group_writers)
 
     async def ping(self) -> bool:
         """Whether the database answers now (readiness)."""
@@ -101,16 +89,13 @@ class Storage:
             async with self._pool.acquire(timeout=self._acquire_seconds) as conn:
                 metrics.POOL_WAIT_SECONDS.observe(time.perf_counter() - asked)
                 yield conn
-        except _UNAVAILABLE as exc:
-            log.warning("database unavailable: %s", type(exc).__name__)
-            raise Unavailable("Database unavailable") from None
-        except asyncpg.DataError as exc:
-            # Validation keeps these out; if one gets through, it is still the request's fault.
-            log.warning("database refused a value: %s", type(exc).__name__)
-            raise InvalidArgument("A value in the request cannot be stored") from None
+        except (*failures.UNAVAILABLE, asyncpg.DataError) as exc:
+            raise (failures.translated(exc) or exc) from None
 
     async def create(self, batch: Batch) -> Created:
         """Stores the batch atomically; replays keep their ids, a conflict stores nothing."""
+        if self._grouped and len(batch.entities) == 1:
+            return await self._grouped.create(batch)
         async with self.connection() as conn:
             if len(batch.entities) == 1:
                 # One statement is atomic by itself, and with one row a conflict

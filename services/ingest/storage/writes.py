@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
+from services.common.errors import ParleyError
 from services.ingest.errors import (
     ChangedWhileStoring,
     ContentConflict,
@@ -69,7 +72,7 @@ IMPORT_SQL = _MERGE.format(input="SELECT * FROM import_summaries", insights="imp
 async def create(conn: asyncpg.Connection, batch: Batch, *, staged: bool = False) -> Created:
     """Stores the batch with one statement; `staged` copies it into temporary tables first
     (the caller's transaction must be open: COMMIT empties them)."""
-    links = {**batch.inside_links, **await _outside_links(conn, batch)}
+    links = {**batch.inside_links, **outside_links(batch, await stored_parents(conn, batch.outside_parents))}
     columns = insert_columns(batch, links)
     try:
         if staged:
@@ -80,17 +83,24 @@ async def create(conn: asyncpg.Connection, batch: Batch, *, staged: bool = False
             rows = await conn.fetch(IMPORT_SQL)
         else:
             rows = await conn.fetch(INSERT_SQL, *columns)
-    except asyncpg.ForeignKeyViolationError:
-        raise ParentDeleted() from None
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name != "summaries_genesys_conversation_key":
-            raise
-        raise GenesysIdTaken() from None
+    except (asyncpg.ForeignKeyViolationError, asyncpg.UniqueViolationError) as exc:
+        raise (refusal(exc) or exc) from None
     ids = {r["summary_id"]: r["id"] for r in rows}
     inserted = len(ids)
     if inserted < len(batch.entities):
-        ids.update(await _replayed(conn, batch, ids))
+        pending = [e.summary_id for e in batch.entities if e.summary_id not in ids]
+        ids.update(replayed(batch, ids, await stored_hashes(conn, pending)))
     return Created(ids=ids, inserted=inserted)
+
+
+def refusal(exc: asyncpg.IntegrityConstraintViolationError) -> ParleyError | None:
+    """What one of INSERT_SQL's constraint violations means to the client, if it is one the
+    client can cause."""
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return ParentDeleted()
+    if isinstance(exc, asyncpg.UniqueViolationError) and exc.constraint_name == "summaries_genesys_conversation_key":
+        return GenesysIdTaken()
+    return None
 
 
 def insert_columns(batch: Batch, links: dict[int, str]) -> list[list[Any]]:
@@ -113,25 +123,40 @@ def insert_columns(batch: Batch, links: dict[int, str]) -> list[list[Any]]:
     return columns + insights
 
 
-async def _outside_links(conn: asyncpg.Connection, batch: Batch) -> dict[int, str]:
-    """The stored parent of each child whose parent is not in the batch, found by summary_id
-    or else by Genesys conversation id."""
-    wanted = batch.outside_parents
-    if not wanted:
-        return {}
+@dataclass(frozen=True, slots=True)
+class Parents:
+    """Stored summaries that children name: each one's type by summary_id, and the
+    Conversations' summary_ids by their Genesys conversation id."""
+
+    types: dict[str, str]
+    by_genesys: dict[str, str]
+
+
+async def stored_parents(conn: asyncpg.Connection, refs: Collection[str]) -> Parents:
+    """The stored summaries that `refs` name, by summary_id or by Genesys conversation id."""
+    if not refs:
+        return Parents({}, {})
     rows = await conn.fetch(
         "SELECT summary_id, summary_type, genesys_conversation_id FROM summaries"
         " WHERE summary_id = ANY($1::text[])"
         " OR (summary_type = 'Conversation' AND genesys_conversation_id = ANY($1::text[]))",
-        list(wanted),
+        list(refs),
     )
-    by_id = {r["summary_id"]: r["summary_type"] for r in rows}
-    by_genesys = {r["genesys_conversation_id"]: r["summary_id"] for r in rows if r["genesys_conversation_id"]}
+    return Parents({r["summary_id"]: r["summary_type"] for r in rows},
+                   {r["genesys_conversation_id"]: r["summary_id"] for r in rows if r["genesys_conversation_id"]})
+
+
+def outside_links(batch: Batch, stored: Parents) -> dict[int, str]:
+    """The stored parent of each child whose parent is not in the batch, found by summary_id
+    or else by Genesys conversation id."""
+    if not batch.outside_parents:
+        return {}
     parents: dict[str, str] = {}
-    for ref, index in wanted.items():
-        if by_id.get(ref, "Conversation") != "Conversation":  # a summaryId wins over a Genesys id
-            raise MissingParent(index, ref, by_id[ref])
-        parent = ref if ref in by_id else by_genesys.get(ref)
+    for ref, index in batch.outside_parents.items():
+        found = stored.types.get(ref, "Conversation")
+        if found != "Conversation":  # a summaryId wins over a Genesys id
+            raise MissingParent(index, ref, found)
+        parent = ref if ref in stored.types else stored.by_genesys.get(ref)
         if parent is None:
             raise MissingParent(index, ref, None)
         parents[ref] = parent
@@ -139,21 +164,25 @@ async def _outside_links(conn: asyncpg.Connection, batch: Batch) -> dict[int, st
             if e.is_child and i not in batch.inside_links and e.conversation_id in parents}
 
 
-async def _replayed(conn: asyncpg.Connection, batch: Batch, inserted: dict[str, int]) -> dict[str, int]:
-    """Ids of the summaries already stored with identical content; any other difference is a conflict."""
-    pending = {
-        e.summary_id: digest
-        for e, digest in zip(batch.entities, batch.hashes, strict=True)
-        if e.summary_id not in inserted
-    }
+async def stored_hashes(conn: asyncpg.Connection, summary_ids: Collection[str]) -> dict[str, tuple[int, bytes]]:
+    """The id and content hash of each of these summaries that is stored."""
     rows = await conn.fetch(
-        "SELECT id, summary_id, content_hash FROM summaries WHERE summary_id = ANY($1::text[])", list(pending)
+        "SELECT id, summary_id, content_hash FROM summaries WHERE summary_id = ANY($1::text[])", list(summary_ids)
     )
-    if len(rows) < len(pending):
-        raise ChangedWhileStoring()
-    for row in rows:
-        if row["content_hash"] != pending[row["summary_id"]]:
-            raise ContentConflict(row["summary_id"])
-    return {r["summary_id"]: r["id"] for r in rows}
+    return {r["summary_id"]: (r["id"], r["content_hash"]) for r in rows}
 
 
+def replayed(batch: Batch, inserted: Collection[str], stored: dict[str, tuple[int, bytes]]) -> dict[str, int]:
+    """Ids of the entities not `inserted` that are stored with identical content; any other
+    difference is a conflict."""
+    ids: dict[str, int] = {}
+    for entity, digest in zip(batch.entities, batch.hashes, strict=True):
+        if entity.summary_id in inserted:
+            continue
+        if entity.summary_id not in stored:
+            raise ChangedWhileStoring()
+        id_, stored_digest = stored[entity.summary_id]
+        if stored_digest != digest:
+            raise ContentConflict(entity.summary_id)
+        ids[entity.summary_id] = id_
+    return ids
