@@ -44,9 +44,10 @@ class Run:
     requests: float  # per second
     p50: float  # ms
     p99: float  # ms
-    bad: int  # non-2xx replies and socket errors
+    bad: str  # non-2xx replies and socket errors, by kind ("0", "2 timeout")
     cpu: dict[str, float]  # column -> CPU seconds over the run
     total: int  # requests
+    tag: str  # in each summaryId the run stored (bench/post.lua)
 
 
 def processes() -> dict[int, tuple[int, float]]:
@@ -76,8 +77,9 @@ def tree_cpu(root: int, table: dict[int, tuple[int, float]]) -> float:
 
 def _wrk(target: Target, key: str, batch: int, seconds: int, connections: int) -> Run:
     before = processes()
+    tag = f"{target.name[:4]}{time.time_ns()}"
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(_POST), target.url,
-            "--", key, f"{target.name[:4]}{time.time_ns()}", str(batch)]
+            "--", key, tag, str(batch)]
     wrk = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     assert wrk.stdout is not None
     out = wrk.stdout.read()
@@ -97,10 +99,12 @@ def _wrk(target: Target, key: str, batch: int, seconds: int, connections: int) -
         match = re.search(pattern, out)
         return float(match[1]) if match else 0.0
 
-    bad = number(r"Non-2xx or 3xx responses: (\d+)")
-    bad += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    # wrk gives up on a request after 2 s ("timeout"); "non-2xx" are answers.
+    kinds = {"non-2xx": int(number(r"Non-2xx or 3xx responses: (\d+)")),
+             **{kind: int(n) for kind, n in re.findall(r"(connect|read|write|timeout) (\d+)", out)}}
+    bad = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n) or "0"
     total, rate = int(number(r"(\d+) requests in")), number(r"Requests/sec:\s+([\d.]+)")
-    return Run(rate, millis("50%"), millis("99%"), int(bad), cpu, total)
+    return Run(rate, millis("50%"), millis("99%"), bad, cpu, total, tag)
 
 
 def start_node(dsn: str, key: str, connections: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -127,6 +131,7 @@ async def cpu_rows(targets: list[Target], dsn: str, key: str, seconds: int, conn
              "| path | entities/request | requests/s | entities/s | p50 ms | p99 ms | errors "
              "| gateway | service | PostgreSQL | all three | wrk |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    shared: list[str] = []
     conn = await asyncpg.connect(dsn)
     try:
         for batch in (1, 100):
@@ -138,9 +143,16 @@ async def cpu_rows(targets: list[Target], dsn: str, key: str, seconds: int, conn
                 run = await asyncio.to_thread(_wrk, target, key, batch, seconds, connections)
                 lines.append(_row(target.name, batch, run))
                 print(lines[-1], flush=True)  # progress
+                if batch == 1:
+                    # Rows one transaction wrote share its id (xmin): Parley's group commit shows here.
+                    stored, transactions = await conn.fetchrow(
+                        "SELECT count(*), count(DISTINCT xmin::text) FROM summaries WHERE summary_id LIKE $1",
+                        f"wrk-{run.tag}-%")
+                    shared.append(f"{target.name} {stored / max(transactions, 1):.2f}")
     finally:
         await conn.close()
-    lines.append(f"\nLoad average after: {_load()}")
+    lines.append(f"\nSingle-entity requests per transaction: {', '.join(shared)}.")
+    lines.append(f"Load average after: {_load()}")
     return lines
 
 
