@@ -162,7 +162,8 @@ async def test_summaries_stored_before_the_counts_are_counted_by_the_migration(
         before = tmp_path / "before"
         before.mkdir()
         for path in sorted(MIGRATIONS.glob("*.sql")):
-            if path.stem < "009":
+            # The schema before the counts, and the function today's writer stores through.
+            if path.stem < "009" or path.stem == "013_store_function":
                 (before / path.name).write_text(path.read_text())
         conn = await asyncpg.connect(dsn)
         try:

@@ -25,37 +25,14 @@ ENTITY_COLUMNS = (
 )
 INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 
-# The statement that stores a batch, from `{input}` (the summaries' columns, with ord) and
-# `{insights}` (summary_id, position and the insight's columns).
-_MERGE = """
-WITH input AS ({input}), inserted AS (
-    INSERT INTO summaries (summary_id, summary_type, media_type, language, agent_id, source_id,
-                           summary, generated, date_created, conversation_id, genesys_conversation_id,
-                           content_hash, search)
-    SELECT summary_id, summary_type, media_type, language, agent_id, source_id,
-           summary, generated, date_created, conversation_id, genesys_conversation_id, content_hash,
-           setweight(to_tsvector(parley_ts_config(language), summary), 'A')
-           || setweight(to_tsvector(parley_ts_config(language), insight_text), 'B')
-    FROM input ORDER BY ord
-    ON CONFLICT (summary_id) DO NOTHING
-    RETURNING id, summary_id
-), inserted_insights AS (
-    INSERT INTO insights (summary_pk, position, type, title, description, outcome)
-    SELECT inserted.id, i.position, i.type, i.title, i.description, i.outcome
-    FROM {insights}
-    JOIN inserted USING (summary_id)
-)
-SELECT id, summary_id FROM inserted
-"""
-_SUMMARY_FIELDS = ("summary_id, summary_type, media_type, language, agent_id, source_id, summary, generated,"
-                   " date_created, conversation_id, genesys_conversation_id, content_hash, insight_text")
+# A batch is stored by one call of parley_store (migration 013): its 19 array arguments are
+# the summaries' columns, then the insights' (insert_columns). Its plan is made once per
+# connection; see the migration for why it is a function.
+_ARGUMENT_TYPES = ("text[]",) * 7 + ("bool[]", "timestamptz[]", "text[]", "text[]", "bytea[]", "text[]",
+                                     "text[]", "int[]") + ("text[]",) * 4
 # Public: the benchmark's Node reference runs this same statement.
-INSERT_SQL = _MERGE.format(
-    input="SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-          " $7::text[], $8::bool[], $9::timestamptz[], $10::text[], $11::text[], $12::bytea[], $13::text[])"
-          f" WITH ORDINALITY AS t({_SUMMARY_FIELDS}, ord)",
-    insights="unnest($14::text[], $15::int[], $16::text[], $17::text[], $18::text[], $19::text[])"
-             " AS i(summary_id, position, type, title, description, outcome)")
+INSERT_SQL = ("SELECT id, summary_id FROM parley_store("
+              + ", ".join(f"${n}::{kind}" for n, kind in enumerate(_ARGUMENT_TYPES, 1)) + ")")
 # An import's chunk: the same columns, copied first into two temporary tables (COPY's
 # binary protocol, no statement to plan per row), emptied again at COMMIT.
 _STAGING = (
@@ -66,7 +43,20 @@ _STAGING = (
     " CREATE TEMP TABLE IF NOT EXISTS import_insights (summary_id text, position int, type text, title text,"
     " description text, outcome text) ON COMMIT DELETE ROWS"
 )
-IMPORT_SQL = _MERGE.format(input="SELECT * FROM import_summaries", insights="import_insights AS i")
+_STAGED_SUMMARIES = ("summary_id", "summary_type", "media_type", "language", "agent_id", "source_id", "summary",
+                     "generated", "date_created", "conversation_id", "genesys_conversation_id", "content_hash",
+                     "insight_text")
+_STAGED_INSIGHTS = ("summary_id", "position", "type", "title", "description", "outcome")
+# The staged rows handed to parley_store as its arrays, the summaries in the order copied.
+IMPORT_SQL = (
+    "SELECT r.id, r.summary_id FROM"
+    f" (SELECT {', '.join(f'array_agg({c} ORDER BY ord)' for c in _STAGED_SUMMARIES)} FROM import_summaries)"
+    f" AS s({', '.join(f's{n}' for n in range(len(_STAGED_SUMMARIES)))}),"
+    f" (SELECT {', '.join(f'array_agg({c})' for c in _STAGED_INSIGHTS)} FROM import_insights)"
+    f" AS i({', '.join(f'i{n}' for n in range(len(_STAGED_INSIGHTS)))}),"
+    f" parley_store({', '.join(f's{n}' for n in range(len(_STAGED_SUMMARIES)))},"
+    f" {', '.join(f'i{n}' for n in range(len(_STAGED_INSIGHTS)))}) AS r"
+)
 
 
 async def create(conn: asyncpg.Connection, batch: Batch, *, staged: bool = False) -> Created:
