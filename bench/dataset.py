@@ -60,21 +60,27 @@ def _outcome(n: str) -> str:
 
 _SUMMARIES = f"""
 INSERT INTO summaries (summary_id, summary_type, media_type, language, agent_id, source_id, summary, generated,
-                       date_created, conversation_id, content_hash, search)
+                       date_created, conversation_id, content_hash, insights_json, search)
 SELECT 'scale-' || n, CASE WHEN n % 4 = 0 THEN 'Agent' ELSE 'Conversation' END, media, language,
        CASE WHEN n % 4 = 0 THEN 'agent-' || ((n * 31) % 500) END, 'source-' || (n % 20),
        phrase || ' (' || n || ')', n % 3 <> 0,
        timestamptz '2025-01-01 00:00:00+00' + n * (interval '1 second' * 31536000 / $3),
        CASE WHEN n % 4 = 0 THEN 'scale-' || (n - 1) END, '\\x00'::bytea,
+       '[{{"type":"Reason","title":' || to_json(reason) || ',"description":"The customer said so"}},'
+       || '{{"type":"Resolution","title":"Handled","description":"What the agent did"'
+       || coalesce(',"outcome":' || to_json(outcome), '') || '}}'
+       || CASE WHEN n % 5 = 0 THEN ',{{"type":"ActionItem","title":"Call back","description":"Within two days"}}'
+               ELSE '' END || ']',
        setweight(to_tsvector(parley_ts_config(language), phrase || ' (' || n || ')'), 'A')
        || setweight(to_tsvector(parley_ts_config(language), reason || ' The customer said so'), 'B')
-FROM (SELECT n, {_LANGUAGE} AS language, {_MEDIA} AS media, {_reason('n')} AS reason
+FROM (SELECT n, {_LANGUAGE} AS language, {_MEDIA} AS media, {_reason('n')} AS reason, {_outcome('n')} AS outcome
       FROM generate_series($1::bigint, $2::bigint) AS n) AS t,
      LATERAL (SELECT {_phrase('t.language')} AS phrase) AS p
 """
 
 # The summaries and their insights in one statement, as the service writes them (the counts
-# kept for stats, migration 009, need a summary's insights in its transaction).
+# kept for stats, migration 009, need a summary's insights in its transaction), each
+# summary with the copy of its insights an export reads (migration 013).
 _INSIGHTS = f"""
 INSERT INTO insights (summary_pk, position, type, title, description, outcome)
 SELECT s.id, i.position, i.type, i.title, i.description, i.outcome

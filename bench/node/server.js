@@ -22,7 +22,7 @@ function reply(res, status, body) {
   res.end(text);
 }
 
-// INSERT_SQL's 19 array arguments, as services/ingest/storage/writes.py insert_columns makes them.
+// INSERT_SQL's 20 array arguments, as services/ingest/storage/writes.py insert_columns makes them.
 function columns(entities) {
   const names = ["summaryId", "summaryType", "mediaType", "language", "agentId", "sourceId", "summary"];
   const cols = names.map((name) => entities.map((e) => e[name] ?? null));
@@ -32,6 +32,8 @@ function columns(entities) {
   cols.push(entities.map(() => null));
   cols.push(entities.map((e) => crypto.createHash("sha256").update(JSON.stringify(e)).digest()));
   cols.push(entities.map((e) => (e.insights || []).map((i) => `${i.title} ${i.description}`).join(" ")));
+  cols.push(entities.map((e) => JSON.stringify((e.insights || []).map(
+    (i) => ({ type: i.type, title: i.title, description: i.description, ...(i.outcome == null ? {} : { outcome: i.outcome }) })))));
   const insights = [[], [], [], [], [], []];
   for (const e of entities) {
     (e.insights || []).forEach((i, position) => {

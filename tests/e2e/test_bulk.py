@@ -67,6 +67,28 @@ async def test_ndjson_export_is_every_summary_as_get_shows_it(http: httpx.AsyncC
     assert lines[3]["summary"] == TRICKY and lines[3]["insights"][0]["description"] == TRICKY
 
 
+async def test_summaries_without_a_copy_of_their_insights_export_the_same(
+        http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    """Summaries stored before migration 013 have no insights_json: both exports look their
+    insights up instead, and write the same."""
+    await seed(http)
+
+    async def exported() -> tuple[list[dict[str, Any]], str]:
+        ndjson = await http.get("/api/conversations:export?format=ndjson", headers=HEADERS)
+        table = await http.get("/api/conversations:export?format=csv", headers=HEADERS)
+        assert ndjson.status_code == table.status_code == 200
+        return [json.loads(line) for line in ndjson.text.splitlines()], table.text
+
+    with_copies = await exported()
+    assert await db.fetchval("SELECT count(*) FROM summaries WHERE insights_json IS NULL") == 0
+    async with db.transaction():  # summaries are never updated otherwise (migration 009)
+        await db.execute("ALTER TABLE summaries DISABLE TRIGGER summaries_not_updated")
+        await db.execute("UPDATE summaries SET insights_json = NULL")
+        await db.execute("ALTER TABLE summaries ENABLE TRIGGER summaries_not_updated")
+    assert await exported() == with_copies
+    assert with_copies[0][3]["insights"][0]["description"] == TRICKY
+
+
 async def test_csv_export_parses_back_to_what_was_stored(http: httpx.AsyncClient) -> None:
     await seed(http)
     response = await http.get("/api/conversations:export", params={"format": "csv"}, headers=HEADERS)

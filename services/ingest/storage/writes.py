@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +26,12 @@ ENTITY_COLUMNS = (
 )
 INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 
-# A batch is stored by one call of parley_store (migration 013): its 19 array arguments are
-# the summaries' columns, then the insights' (insert_columns). Its plan is made once per
+# A batch is stored by one call of parley_store (migration 013): its 20 array arguments are
+# the summaries' 14 columns, then the insights' 6 (insert_columns). Its plan is made once per
 # connection; see the migration for why it is a function.
-_ARGUMENT_TYPES = ("text[]",) * 7 + ("bool[]", "timestamptz[]", "text[]", "text[]", "bytea[]", "text[]",
+_ARGUMENT_TYPES = ("text[]",) * 7 + ("bool[]", "timestamptz[]", "text[]", "text[]", "bytea[]", "text[]", "text[]",
                                      "text[]", "int[]") + ("text[]",) * 4
+_SUMMARY_ARRAYS = 14
 # Public: the benchmark's Node reference runs this same statement.
 INSERT_SQL = ("SELECT id, summary_id FROM parley_store("
               + ", ".join(f"${n}::{kind}" for n, kind in enumerate(_ARGUMENT_TYPES, 1)) + ")")
@@ -38,14 +40,15 @@ INSERT_SQL = ("SELECT id, summary_id FROM parley_store("
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS import_summaries (summary_id text, summary_type text, media_type text,"
     " language text, agent_id text, source_id text, summary text, generated bool, date_created timestamptz,"
-    " conversation_id text, genesys_conversation_id text, content_hash bytea, insight_text text, ord bigint)"
+    " conversation_id text, genesys_conversation_id text, content_hash bytea, insight_text text, insights_json text,"
+    " ord bigint)"
     " ON COMMIT DELETE ROWS;"
     " CREATE TEMP TABLE IF NOT EXISTS import_insights (summary_id text, position int, type text, title text,"
     " description text, outcome text) ON COMMIT DELETE ROWS"
 )
 _STAGED_SUMMARIES = ("summary_id", "summary_type", "media_type", "language", "agent_id", "source_id", "summary",
                      "generated", "date_created", "conversation_id", "genesys_conversation_id", "content_hash",
-                     "insight_text")
+                     "insight_text", "insights_json")
 _STAGED_INSIGHTS = ("summary_id", "position", "type", "title", "description", "outcome")
 # The staged rows handed to parley_store as its arrays, the summaries in the order copied.
 IMPORT_SQL = (
@@ -68,8 +71,9 @@ async def create(conn: asyncpg.Connection, batch: Batch, *, staged: bool = False
         if staged:
             await conn.execute(_STAGING)
             await conn.copy_records_to_table(
-                "import_summaries", records=zip(*columns[:13], range(1, len(batch.entities) + 1), strict=True))
-            await conn.copy_records_to_table("import_insights", records=zip(*columns[13:], strict=True))
+                "import_summaries",
+                records=zip(*columns[:_SUMMARY_ARRAYS], range(1, len(batch.entities) + 1), strict=True))
+            await conn.copy_records_to_table("import_insights", records=zip(*columns[_SUMMARY_ARRAYS:], strict=True))
             rows = await conn.fetch(IMPORT_SQL)
         else:
             rows = await conn.fetch(INSERT_SQL, *columns)
@@ -94,9 +98,10 @@ def refusal(exc: asyncpg.IntegrityConstraintViolationError) -> ParleyError | Non
 
 
 def insert_columns(batch: Batch, links: dict[int, str]) -> list[list[Any]]:
-    """INSERT_SQL's 19 array arguments: the summaries' columns, their parents' summary ids and
-    Genesys ids, their hashes, the text of their insights (for search), then the insights'.
-    `links` has each child's parent summary_id by the child's index."""
+    """INSERT_SQL's 20 array arguments: the summaries' columns, their parents' summary ids and
+    Genesys ids, their hashes, the text of their insights (for search) and the insights as
+    an export writes them, then the insights'. `links` has each child's parent summary_id by
+    the child's index."""
     columns: list[list[Any]] = [[getattr(e, name) for e in batch.entities] for name in ENTITY_COLUMNS]
     columns.append([links.get(i) for i in range(len(batch.entities))])
     # As sent, where it is not the parent's summary_id: a Conversation's or a child's Genesys id.
@@ -104,6 +109,7 @@ def insert_columns(batch: Batch, links: dict[int, str]) -> list[list[Any]]:
                     for i, e in enumerate(batch.entities)])
     columns.append(list(batch.hashes))
     columns.append([" ".join(f"{i.title} {i.description}" for i in e.insights) for e in batch.entities])
+    columns.append([insights_json(e.insights) for e in batch.entities])
     insights: list[list[Any]] = [[] for _ in range(2 + len(INSIGHT_COLUMNS))]
     for entity in batch.entities:
         for position, insight in enumerate(entity.insights):
@@ -111,6 +117,14 @@ def insert_columns(batch: Batch, links: dict[int, str]) -> list[list[Any]]:
             for column, value in zip(insights, values, strict=True):
                 column.append(value)
     return columns + insights
+
+
+def insights_json(insights: Sequence[Any]) -> str:
+    """The insights as an NDJSON export writes them (storage/bulk.py): type, title,
+    description, and outcome where there is one."""
+    return json.dumps([{"type": i.type, "title": i.title, "description": i.description,
+                        **({"outcome": i.outcome} if i.outcome is not None else {})} for i in insights],
+                      ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
