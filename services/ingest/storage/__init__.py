@@ -1,5 +1,5 @@
-"""All of ingest's SQL (this package): batch insert with replay detection, get, list, delete,
-stats, top insights.
+"""All of ingest's SQL (this package): batch insert with replay detection (single-entity
+creates grouped into shared statements: grouped.py), get, list, delete, stats, top insights.
 
 Storage takes and returns the values of services/ingest/model.py; column names and
 the paging arithmetic live here and nowhere else.
