@@ -126,7 +126,7 @@ async def _store(conn: asyncpg.Connection, batches: list[Batch]) -> list[Created
     ready: dict[int, tuple[Batch, dict[int, str]]] = {}
     for index, batch in enumerate(batches):
         try:
-            ready[index] = batch, {**batch.inside_links, **writes.outside_links(batch, stored)}
+            ready[index] = batch, writes.parent_links(batch, stored)
         except ParleyError as exc:
             outcomes[index] = exc
     if ready:

@@ -31,7 +31,6 @@ INSIGHT_COLUMNS = ("type", "title", "description", "outcome")
 # connection; see the migration for why it is a function.
 _ARGUMENT_TYPES = ("text[]",) * 7 + ("bool[]", "timestamptz[]", "text[]", "text[]", "bytea[]", "text[]", "text[]",
                                      "text[]", "int[]") + ("text[]",) * 4
-_SUMMARY_ARRAYS = 14
 # Public: the benchmark's Node reference runs this same statement.
 INSERT_SQL = ("SELECT id, summary_id FROM parley_store("
               + ", ".join(f"${n}::{kind}" for n, kind in enumerate(_ARGUMENT_TYPES, 1)) + ")")
@@ -46,10 +45,11 @@ _STAGING = (
     " CREATE TEMP TABLE IF NOT EXISTS import_insights (summary_id text, position int, type text, title text,"
     " description text, outcome text) ON COMMIT DELETE ROWS"
 )
-_STAGED_SUMMARIES = ("summary_id", "summary_type", "media_type", "language", "agent_id", "source_id", "summary",
-                     "generated", "date_created", "conversation_id", "genesys_conversation_id", "content_hash",
-                     "insight_text", "insights_json")
-_STAGED_INSIGHTS = ("summary_id", "position", "type", "title", "description", "outcome")
+# The summaries' arrays of insert_columns, by column name; the insights' follow.
+_STAGED_SUMMARIES = (*ENTITY_COLUMNS, "conversation_id", "genesys_conversation_id", "content_hash", "insight_text",
+                     "insights_json")
+_SUMMARY_ARRAYS = len(_STAGED_SUMMARIES)
+_STAGED_INSIGHTS = ("summary_id", "position", *INSIGHT_COLUMNS)
 # The staged rows handed to parley_store as its arrays, the summaries in the order copied.
 IMPORT_SQL = (
     "SELECT r.id, r.summary_id FROM"
@@ -65,8 +65,7 @@ IMPORT_SQL = (
 async def create(conn: asyncpg.Connection, batch: Batch, *, staged: bool = False) -> Created:
     """Stores the batch with one statement; `staged` copies it into temporary tables first
     (the caller's transaction must be open: COMMIT empties them)."""
-    links = {**batch.inside_links, **outside_links(batch, await stored_parents(conn, batch.outside_parents))}
-    columns = insert_columns(batch, links)
+    columns = insert_columns(batch, parent_links(batch, await stored_parents(conn, batch.outside_parents)))
     try:
         if staged:
             await conn.execute(_STAGING)
@@ -150,11 +149,11 @@ async def stored_parents(conn: asyncpg.Connection, refs: Collection[str]) -> Par
                    {r["genesys_conversation_id"]: r["summary_id"] for r in rows if r["genesys_conversation_id"]})
 
 
-def outside_links(batch: Batch, stored: Parents) -> dict[int, str]:
-    """The stored parent of each child whose parent is not in the batch, found by summary_id
-    or else by Genesys conversation id."""
+def parent_links(batch: Batch, stored: Parents) -> dict[int, str]:
+    """Each child's parent summary_id by the child's index: the batch's own, or the stored
+    one the child names, found by summary_id or else by Genesys conversation id."""
     if not batch.outside_parents:
-        return {}
+        return dict(batch.inside_links)
     parents: dict[str, str] = {}
     for ref, index in batch.outside_parents.items():
         found = stored.types.get(ref, "Conversation")
@@ -164,8 +163,8 @@ def outside_links(batch: Batch, stored: Parents) -> dict[int, str]:
         if parent is None:
             raise MissingParent(index, ref, None)
         parents[ref] = parent
-    return {i: parents[e.conversation_id] for i, e in enumerate(batch.entities)
-            if e.is_child and i not in batch.inside_links and e.conversation_id in parents}
+    return {**batch.inside_links, **{i: parents[e.conversation_id] for i, e in enumerate(batch.entities)
+                                     if e.is_child and i not in batch.inside_links and e.conversation_id in parents}}
 
 
 async def stored_hashes(conn: asyncpg.Connection, summary_ids: Collection[str]) -> dict[str, tuple[int, bytes]]:
