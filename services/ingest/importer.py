@@ -8,6 +8,7 @@ whole (what was stored replays) or from that line on.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -46,15 +47,33 @@ class _Chunk:
 
 async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[Created]], *,
               chunk_lines: int, max_line_bytes: int) -> Progress:
-    """Reads the NDJSON `chunks` through, storing each `chunk_lines` entities with `store`."""
+    """Reads the NDJSON `chunks` through, storing each `chunk_lines` entities with `store`.
+
+    A chunk is stored while the next one is read and checked, so PostgreSQL's work and this
+    process's overlap; chunks are still stored one after another, in the file's order (a
+    child may name a parent an earlier chunk stored). At most two chunks are held."""
     progress, chunk = Progress(), _Chunk()
+    storing: asyncio.Task[None] | None = None  # the chunk before this one
     try:
-        async for number, line in _lines(chunks, max_line_bytes):
-            chunk.entities.append(parse_line(line, number))
-            chunk.numbers.append(number)
-            if len(chunk.entities) == chunk_lines:
-                await _store(chunk, store, progress)
-                chunk = _Chunk()
+        try:
+            async for number, line in _lines(chunks, max_line_bytes):
+                chunk.entities.append(parse_line(line, number))
+                chunk.numbers.append(number)
+                if len(chunk.entities) == chunk_lines:
+                    if storing is not None:
+                        await storing
+                    storing = asyncio.create_task(_store(chunk, store, progress))
+                    chunk = _Chunk()
+        except ParleyError:
+            if storing is not None:  # the chunk before a bad line: stored, or refused (the earlier error)
+                await storing
+            raise
+        except BaseException:
+            if storing is not None:  # the client went away: an unfinished chunk rolls back
+                await _abandon(storing)
+            raise
+        if storing is not None:
+            await storing
         if chunk.entities:
             await _store(chunk, store, progress)
     except ParleyError as exc:
@@ -63,6 +82,13 @@ async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[C
     if not progress.lines:
         raise InvalidArgument("The import holds no entities: send one JSON object a line (NDJSON)")
     return progress
+
+
+async def _abandon(storing: asyncio.Task[None]) -> None:
+    storing.cancel()
+    await asyncio.wait({storing})
+    if not storing.cancelled():
+        storing.exception()  # retrieved: whatever it was, the import stopped for another reason
 
 
 def parse_line(line: bytes, number: int) -> domain.Entity:

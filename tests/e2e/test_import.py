@@ -108,6 +108,21 @@ async def test_a_conflict_in_a_later_chunk_names_its_line(http: httpx.AsyncClien
     assert await db.fetchval("SELECT count(*) FROM summaries WHERE summary_id = 'c-9'") == 0
 
 
+async def test_a_refused_chunk_is_the_error_even_when_a_later_line_is_bad(http: httpx.AsyncClient,
+                                                                         db: asyncpg.Connection) -> None:
+    """The first chunk is stored while the second is read: its refusal (line 2) is the error, not
+    the bad line 6 read meanwhile, and nothing of either chunk is stored."""
+    assert (await post(http, ndjson([conversation("c-1")]))).status_code == 200
+    changed = conversation("c-1", summary="Something else entirely.")
+    bad = {k: v for k, v in conversation("c-bad").items() if k != "summaryType"}
+    lines = [conversation("c-0"), changed, *(conversation(f"c-{n}") for n in range(2, 5)), bad]
+    response = await post(http, ndjson(lines))
+    assert response.status_code == 409
+    assert response.json() == {"error": "Line 2: summaryId 'c-1' is already stored with different content."
+                                        " Nothing was stored"}
+    assert await db.fetchval("SELECT array_agg(summary_id) FROM summaries") == ["c-1"]
+
+
 async def test_a_long_import_streams_past_the_request_body_limit(http: httpx.AsyncClient,
                                                                 db: asyncpg.Connection) -> None:
     """1.5 MB in a chunked body (the limit for other requests is 1 MiB), split mid-line."""
