@@ -129,7 +129,7 @@ async def run(workdir: Path) -> None:
         started = time.strftime("%Y-%m-%d %H:%M")
         if ONLY == "scale":
             print(f"\nAt scale, {os.cpu_count()} cores, {started}\n")
-            print("\n".join(await scale_rows(stack.gateway.port, stack.database_url, API_KEY)))
+            print("\n".join(await scale_rows(stack.gateway.port, stack.database_url, API_KEY, pids(stack))))
             return
         if ONLY in ("", "cpu"):
             if shutil.which("wrk") and shutil.which("node"):
@@ -156,7 +156,7 @@ async def run(workdir: Path) -> None:
         print("\n".join(lines))
         # Last: it fills the database with a million rows.
         print("\nAt scale, through the gateway\n")
-        print("\n".join(await scale_rows(stack.gateway.port, stack.database_url, API_KEY)))
+        print("\n".join(await scale_rows(stack.gateway.port, stack.database_url, API_KEY, pids(stack))))
     finally:
         await stack.stop()
         fake.terminate()
