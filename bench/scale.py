@@ -152,7 +152,8 @@ async def _post_rows(conn: asyncpg.Connection, base: str, key: str, pids: dict[s
     """Single-entity POSTs with the read side's indexes and counting triggers and without them,
     alternated POST_ROUNDS times (the indexes built again between rounds): this machine's speed
     drifts by a third within minutes, and one run a side put whichever ran in the slower minute
-    behind."""
+    behind. Rows written without the triggers are never counted: this comes last, in a database
+    the benchmark throws away."""
     definitions = [row[0] for row in await conn.fetch(
         "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indexrelid::regclass::text = ANY($1::text[])",
         list(READ_INDEXES))]
