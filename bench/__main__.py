@@ -2,6 +2,10 @@
 
 Starts the same Stack as `make run` (services as their own processes, PostgreSQL in
 a temporary folder), with a fake Ollama in its own process, then prints Markdown tables.
+
+BENCH_ONLY (cpu, import or scale) runs one part. The million-row part reads BENCH_SCALE_ROWS
+(1,000,000), BENCH_SCALE_SECONDS a query (3), BENCH_SCALE_POST_SECONDS a POST run (10) and
+BENCH_SCALE_POST_ROUNDS (2, each a run with the read side and one without).
 """
 
 from __future__ import annotations
