@@ -67,14 +67,19 @@ _NO_KEY = "''"  # the total's one group
 _PICKED_COLUMN = "SELECT coalesce({column}, '') AS key, count(*) AS n FROM ({picked}) AS p GROUP BY 1"
 # Top titles as (key, title, summaries, resolved, mentions) rows. From the summaries: each
 # summary counts once per key (on its first title), resolved when a Resolution has an outcome.
+# A summary's insights are read once, in primary-key order, and its resolution is taken from
+# the same rows: a second lookup per summary for its Resolution had been half the time.
 _TITLED = """SELECT t.key, t.title, count(*) FILTER (WHERE t.first) AS summaries,
        count(*) FILTER (WHERE t.first AND t.resolved) AS resolved, sum(t.mentions) AS mentions
 FROM (SELECT parley_title_key(i.title) AS key, btrim(i.title) AS title, count(*) AS mentions,
              row_number() OVER (PARTITION BY i.summary_pk, parley_title_key(i.title) ORDER BY btrim(i.title)) = 1
                  AS first,
-             EXISTS (SELECT 1 FROM insights r WHERE r.summary_pk = i.summary_pk AND r.type = 'Resolution'
-                     AND r.outcome IS NOT NULL) AS resolved
-      FROM insights i JOIN ({picked}) AS p ON p.id = i.summary_pk WHERE i.type = ${kind}
+             bool_or(i.resolved) AS resolved
+      FROM (SELECT i.summary_pk, i.type, i.title,
+                   bool_or(i.type = 'Resolution' AND i.outcome IS NOT NULL) OVER (PARTITION BY i.summary_pk)
+                       AS resolved
+            FROM insights i JOIN ({picked}) AS p ON p.id = i.summary_pk) AS i
+      WHERE i.type = ${kind}
       GROUP BY i.summary_pk, 1, 2) AS t
 GROUP BY 1, 2"""
 _TITLE_COUNTED = """SELECT title_key AS key, title, sum(summaries) AS summaries,
