@@ -76,6 +76,7 @@ async def start(settings: IngestSettings) -> Running:
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         query_seconds=settings.query_timeout_seconds,
+        parallel_workers=settings.parallel_workers,
         group_writers=settings.group_writer_count,
         acquire_seconds=settings.pool_acquire_timeout_seconds,
     )

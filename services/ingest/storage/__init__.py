@@ -43,7 +43,7 @@ class Storage:
     @classmethod
     async def open(
         cls, dsn: str, *, min_size: int, max_size: int, query_seconds: float, acquire_seconds: float,
-        group_writers: int = 0,
+        group_writers: int = 0, parallel_workers: int = 2,
     ) -> Storage:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, command_timeout=query_seconds, timeout=query_seconds,
@@ -60,6 +60,7 @@ class Storage:
                 # (4) the planner walked the whole date index filtering on language, because
                 # the table is in date order, rather than read that language's index in order.
                 "random_page_cost": "1.1",
+                "max_parallel_workers_per_gather": str(parallel_workers),
             },
         )
         for state, count in (("open", pool.get_size), ("idle", pool.get_idle_size)):
