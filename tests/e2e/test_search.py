@@ -111,17 +111,19 @@ async def _all_pages(http: httpx.AsyncClient, **params: Any) -> list[str]:
 
 async def test_walk_and_index_answer_alike(http: httpx.AsyncClient, db: asyncpg.Connection,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Storage.list walks the newest WALK_ROWS summaries first and reads the index when that
-    finds too few; relevance ranks the newest RANKED matches. Shrunk here so both paths run."""
+    """Storage.list walks the newest PROBE_ROWS, then WALK_ROWS summaries first and reads the
+    index when that finds too few (at once when the probe finds none); relevance ranks the
+    newest RANKED matches. Shrunk here so every path runs."""
     entities = [conversation(f"c{n:02}", dateCreated=f"2025-02-{1 + n // 2:02}T{10 + n % 2}:00:00Z",
                              summary="Customer asked for a refund." if n % 3 == 0 else "Caller changed an address.")
                 for n in range(40)]
     entities[1]["summary"] = "An old telescope order."  # one rare word, far down the walk
     assert (await http.post("/api/conversations", json=batch(*entities), headers=HEADERS)).status_code == 200
     refunds = [f"c{n:02}" for n in reversed(range(40)) if n % 3 == 0]  # newest first
-    monkeypatch.setattr(reads, "WALK_ROWS", 6)
+    monkeypatch.setattr(reads, "PROBE_ROWS", 3)
+    monkeypatch.setattr(reads, "WALK_ROWS", 15)  # five of them match: walks serve the first pages
     monkeypatch.setattr(reads, "RANKED", 5)
-    assert await _all_pages(http, q="refund") == refunds  # the walk serves the first pages, the index the rest
+    assert await _all_pages(http, q="refund") == refunds  # probe, then walk; the index for the last pages
     assert await _all_pages(http, q="telescope") == ["c01"]
     assert await _all_pages(http, q="refund", language="en") == refunds
     assert await _all_pages(http, q="telescope", language="en") == ["c01"]

@@ -126,17 +126,29 @@ class Storage:
     async def list(self, query: ListQuery) -> Page:
         """One page, newest first or best match first; `next_cursor` is set when more follow."""
         async with self.connection() as conn:
-            walk = bool(query.filters.text)
-            sql, args = reads.list_sql(query, walk=walk)
-            rows = await conn.fetch(sql, *args)
-            if walk and len(rows) <= query.page_size:  # the walk found too few: read the index
-                sql, args = reads.list_sql(query)
-                rows = await conn.fetch(sql, *args)
+            rows = await self._page(conn, query)
             summaries = await reads.with_insights(conn, rows)
         if len(summaries) <= query.page_size:
             return Page(summaries, None)
         page = summaries[: query.page_size]
         return Page(page, Cursor(page[-1].date_created, page[-1].id, page[-1].rank))
+
+    @staticmethod
+    async def _page(conn: asyncpg.Connection, query: ListQuery) -> list[asyncpg.Record]:
+        """The page's rows: a search walks the newest summaries first (reads.py says why),
+        a short probe and then the whole walk, and reads the index where they found too few."""
+        walks: tuple[int, ...] = ()
+        if query.filters.text:
+            walks = (reads.WALK_ROWS,) if query.by_relevance else (reads.PROBE_ROWS, reads.WALK_ROWS)
+        for walk in walks:
+            sql, args = reads.list_sql(query, walk=walk)
+            rows = await conn.fetch(sql, *args)
+            if len(rows) > query.page_size:
+                return rows
+            if not rows:  # not one match among the newest: the words are rare
+                break
+        sql, args = reads.list_sql(query)
+        return await conn.fetch(sql, *args)
 
     async def stats(self, filters: Filters, grouping: Grouping) -> Stats:
         """How many summaries the filters select, and their groups."""

@@ -24,16 +24,20 @@ _NEWEST = " ORDER BY date_created DESC, id DESC"
 # order until enough match (best for common words), or reading every match through the GIN
 # index (best for rare ones). PostgreSQL's estimates cannot tell the two apart (a phrase in
 # 7% of the rows and a word in none look alike to it), so Storage.list walks first, at most
-# WALK_ROWS summaries, and reads the index when that found too few.
+# WALK_ROWS summaries, and reads the index when that found too few. Newest first, it walks
+# PROBE_ROWS first: where they hold no match at all the words are rare, and the index
+# answers at once (a search that matches nothing had walked the whole 10,000, 12 ms).
 WALK_ROWS = 10_000
+PROBE_ROWS = 1_000
 # orderBy=relevance ranks the newest RANKED matches: bounded work, however common the words.
 RANKED = 200
 
 
-def list_sql(query: ListQuery, *, walk: bool = False) -> tuple[str, list[Any]]:
+def list_sql(query: ListQuery, *, walk: int = 0) -> tuple[str, list[Any]]:
     """A page of the list, with one extra row that tells whether another page follows. A
-    search with `walk` reads at most the newest WALK_ROWS summaries the other filters pick
-    (and, ordered by relevance, answers nothing unless it found RANKED matches there)."""
+    search with `walk` reads at most the newest `walk` summaries the other filters pick
+    (and, ordered by relevance, answers nothing unless it found RANKED matches there); with
+    0 it reads every match through the index."""
     filters = query.filters
     where, args = _where(filters, [])
     if query.after and not query.by_relevance:
@@ -48,7 +52,7 @@ def list_sql(query: ListQuery, *, walk: bool = False) -> tuple[str, list[Any]]:
         return f"{SELECT} WHERE id = ANY(ARRAY({ids})){_NEWEST}", args
     match, own = _search(filters, args)
     if walk:
-        newest = f"SELECT * FROM summaries{_where_clause(where)}{_NEWEST} LIMIT {WALK_ROWS}"
+        newest = f"SELECT * FROM summaries{_where_clause(where)}{_NEWEST} LIMIT {int(walk)}"
         rows = f"({newest}) AS summaries WHERE {match}"
     else:
         # Every match through the GIN index, then the newest of them. (OFFSET 0 keeps the planner
