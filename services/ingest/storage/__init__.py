@@ -134,7 +134,7 @@ class Storage:
         return Page(page, Cursor(page[-1].date_created, page[-1].id, page[-1].rank))
 
     @staticmethod
-    async def _page(conn: asyncpg.Connection, query: ListQuery) -> list[asyncpg.Record]:
+    async def _page(conn: asyncpg.Connection, query: ListQuery) -> Sequence[asyncpg.Record]:
         """The page's rows: a search walks the newest summaries first (reads.py says why),
         a short probe and then the whole walk, and reads the index where they found too few."""
         walks: tuple[int, ...] = ()
