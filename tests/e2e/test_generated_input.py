@@ -1,7 +1,7 @@
 """Generated hostile input through the real gateway (Hypothesis): thousands of requests, and
 every reply is a success or a 4xx {"error": "<words>"}, never a 5xx, never internals.
 
-PARLEY_FUZZ_EXAMPLES scales the run (default 400 per test, about 2,000 requests in all);
+PARLEY_FUZZ_EXAMPLES scales the run (default 400 per test, about 3,600 requests in all);
 PARLEY_FUZZ_RANDOM=1 explores new cases instead of the fixed, reproducible sequence CI runs.
 """
 
@@ -84,6 +84,12 @@ def import_bodies(draw: st.DrawFn) -> bytes:
     return b"\n".join(lines)
 
 
+def _query(params: list[tuple[str, str]]) -> str:
+    """A query string of any text, lone surrogates included (as their UTF-8-like bytes)."""
+    return "&".join(f"{quote(k.encode('utf-8', 'surrogatepass'))}={quote(v.encode('utf-8', 'surrogatepass'))}"
+                    for k, v in params)
+
+
 async def run_in_thread(gateway: Gateway, test: Callable[[httpx.Client], None]) -> None:
     """Hypothesis drives a blocking client from a thread: the in-process services keep this loop."""
 
@@ -121,8 +127,7 @@ async def test_generated_queries_and_paths(gateway: Gateway) -> None:
     @given(params=st.lists(st.tuples(keys, text), max_size=4), segment=text,
            method=st.sampled_from(["GET", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]))
     def get(client: httpx.Client, params: list[tuple[str, str]], segment: str, method: str) -> None:
-        query = "&".join(f"{quote(k.encode('utf-8', 'surrogatepass'))}={quote(v.encode('utf-8', 'surrogatepass'))}"
-                         for k, v in params)
+        query = _query(params)
         check(client.get(f"/api/conversations?{query}", headers=INGEST))
         path = f"/api/conversations/{quote(segment.encode('utf-8', 'surrogatepass'), safe='')}"
         response = client.request(method, path or "/", headers=INGEST)
@@ -130,6 +135,40 @@ async def test_generated_queries_and_paths(gateway: Gateway) -> None:
             check(response)
 
     await run_in_thread(gateway, lambda client: get(client))
+
+
+# The filters every read of the analytics routes takes, and each route's own parameters.
+FILTERS = ["summaryType", "mediaType", "language", "agentId", "sourceId", "conversationId", "dateCreatedFrom",
+           "dateCreatedTo", "q", "insightType", "outcome", "generated"]
+ANALYTICS = {"/api/conversations:stats": ["groupBy", "limit"], "/api/insights:top": ["type", "limit"],
+             "/api/conversations:export": ["format"]}
+
+
+async def test_generated_analytics_queries_and_batch_deletes(gateway: Gateway) -> None:
+    """Stats, top insights, export and batch delete with filters and parameters of any text,
+    over a few stored summaries, so the queries have rows to read."""
+    body = {"entities": [conversation(f"an-{n}", summary="Customer asked for a refund") for n in range(3)]}
+    route = st.sampled_from(sorted(ANALYTICS))
+    cutoffs = st.sampled_from(["0001-01-01T00:00:00Z", "2030-01-01T00:00:00Z"])
+    # A cutoff (required) with a dry run or not, up to two filters of any value, or any JSON at all.
+    extras = st.dictionaries(st.sampled_from(FILTERS) | text, cutoffs | text | json_values, max_size=2)
+    deletes = st.builds(lambda cutoff, dry, extra: {"dateCreatedTo": cutoff, "dryRun": dry, **extra},
+                        cutoffs, st.booleans() | json_values, extras) | json_values
+
+    @SETTINGS
+    @given(path=route, chosen=st.data(), delete=deletes)
+    def read(client: httpx.Client, path: str, chosen: st.DataObject, delete: Any) -> None:
+        # Stored again each time (a replay once stored), so a batch delete before leaves rows to read.
+        assert client.post("/api/conversations", json=body, headers=INGEST).status_code == 200
+        keys = st.sampled_from(FILTERS + ANALYTICS[path]) | text
+        params = chosen.draw(st.lists(st.tuples(keys, text | st.sampled_from(["week", "day", "csv", "Reason"])),
+                                      max_size=4))
+        query = _query(params)
+        check(client.get(f"{path}?{query}", headers=INGEST))
+        check(client.post("/api/conversations:batchDelete", content=dumps(delete),
+                          headers={**INGEST, "content-type": "application/json"}))
+
+    await run_in_thread(gateway, lambda client: read(client))
 
 
 async def test_generated_synthetic_data_requests(gateway: Gateway, ollama: FakeOllama) -> None:
