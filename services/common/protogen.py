@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import grpc_tools
 from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
+from validate import validate_pb2
 
 PROTO_ROOT = Path(__file__).resolve().parents[2] / "proto"
 # googleapis-common-protos ships google/api/*.proto next to its Python modules.
 GOOGLEAPIS_ROOT = Path(annotations_pb2.__file__).resolve().parents[2]
 WKT_ROOT = Path(grpc_tools.__file__).resolve().parent / "_proto"
-GOOGLE_API_FILES = ("annotations.proto", "http.proto", "httpbody.proto")
+
+
+def rules_descriptor(where: Path) -> Path:
+    """Envoy's constraint annotations (protoc-gen-validate's validate/validate.proto) as protoc
+    input: xds-protos, which the services need at run time anyway, ships them compiled, not
+    as source, so protoc reads them from this descriptor set instead of a copied file."""
+    fds = descriptor_pb2.FileDescriptorSet()
+    validate_pb2.DESCRIPTOR.CopyToProto(fds.file.add())
+    path = where / "validate.pb"
+    path.write_bytes(fds.SerializeToString())
+    return path
 
 
 def generate(out: Path, descriptor: Path, protos: list[str]) -> None:
@@ -29,6 +39,7 @@ def generate(out: Path, descriptor: Path, protos: list[str]) -> None:
         f"-I{PROTO_ROOT}",
         f"-I{GOOGLEAPIS_ROOT}",
         f"-I{WKT_ROOT}",
+        f"--descriptor_set_in={rules_descriptor(descriptor.parent)}",
         f"--python_out={out}",
         f"--pyi_out={out}",
         f"--grpc_python_out={out}",
@@ -41,27 +52,13 @@ def generate(out: Path, descriptor: Path, protos: list[str]) -> None:
         sys.exit("protoc failed")
 
 
-def buf_lint(buf: str) -> int:
-    """Lints proto/ with buf's STANDARD rules, googleapis beside it as a read-only module."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        # proto/buf.yaml declares googleapis on the Buf Schema Registry, out of reach here:
-        # lint a copy with googleapis beside it instead.
-        shutil.copytree(PROTO_ROOT, work / "proto", ignore=shutil.ignore_patterns("buf.yaml", "buf.lock"))
-        google_api = work / "third_party" / "google" / "api"
-        google_api.mkdir(parents=True)
-        for name in GOOGLE_API_FILES:
-            shutil.copy(GOOGLEAPIS_ROOT / "google" / "api" / name, google_api / name)
-        (work / "buf.yaml").write_text(
-            "version: v2\n"
-            "modules:\n"
-            "  - path: proto\n"
-            "  - path: third_party\n"
-            "lint:\n"
-            "  use: [STANDARD]\n"
-            "  ignore: [third_party]\n"
-        )
-        return subprocess.run([str(Path(buf).resolve()), "lint"], cwd=work).returncode
+def buf_lint(buf: str, descriptor: Path) -> int:
+    """Lints proto/ with buf's STANDARD rules, from the descriptor set `make proto` built (an
+    image to buf): its imports (googleapis, Envoy's validate.proto) come compiled with it,
+    since proto/buf.yaml's dependencies live on the Buf Schema Registry, out of reach here."""
+    config = '{"version": "v2", "lint": {"use": ["STANDARD"]}}'
+    return subprocess.run([str(Path(buf).resolve()), "lint", f"{descriptor}#format=binpb", "--config", config,
+                           "--path", "parley"]).returncode
 
 
 def main() -> None:
@@ -73,7 +70,7 @@ def main() -> None:
     parser.add_argument("protos", nargs="*", help="default: every .proto under proto/")
     args = parser.parse_args()
     if args.lint:
-        sys.exit(buf_lint(args.buf))
+        sys.exit(buf_lint(args.buf, args.descriptor or PROTO_ROOT.parent / "build" / "parley.pb"))
     protos = args.protos or [str(p) for p in sorted(PROTO_ROOT.rglob("*.proto"))]
     generate(args.out, args.descriptor, protos)
 
