@@ -22,11 +22,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from parley.admin.v1 import key_service_pb2 as admin_pb
+from services.common import contract
 from services.common.errors import Unavailable
 
 log = logging.getLogger("parley.keys")
 
-SCOPES = ("conversations:write", "conversations:read", "conversations:delete", "synth:generate", "admin")
+SCOPES = contract.string_in(admin_pb.CreateKeyRequest, "scopes")
 KEY_PREFIX = "pk_"
 
 # The key name of the request being served, for every log line it causes (never the key).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parley.ingest.v1 import ingest_service_pb2 as pb
+from services.common import contract
 from services.common.errors import InvalidArgument
 from services.ingest.domain import INSIGHT_TYPES
 
@@ -13,7 +15,7 @@ GROUPS = {"summaryType": "summary_type", "mediaType": "media_type", "language": 
           "day": "day", "week": "week", "month": "month"}
 TIME_BUCKETS = ("day", "week", "month")
 DEFAULT_LIMIT = 20
-MAX_LIMIT = 1000
+MAX_LIMIT = contract.int_range(pb.GetConversationStatsRequest, "limit")[1]
 
 
 @dataclass(frozen=True)

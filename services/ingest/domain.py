@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from services.common.errors import InvalidArgument, TooLarge
+from parley.ingest.v1 import ingest_service_pb2 as pb
+from services.common import contract
+from services.common.errors import AlreadyExists, InvalidArgument, NotFound, TooLarge
 from services.ingest.fields import (
     ID_MAX,
     TEXT_MAX,
@@ -28,15 +30,17 @@ from services.ingest.model import Batch
 
 __all__ = ["format_timestamp", "parse_timestamp"]  # part of the domain's vocabulary too
 
-SUMMARY_TYPES = ("Conversation", "Agent", "VirtualAgent")
-CHILD_TYPES = ("Agent", "VirtualAgent")
-MEDIA_TYPES = ("Call", "Email", "Message", "Unknown")
-INSIGHT_TYPES = ("Reason", "Resolution", "ActionItem")
+SUMMARY_TYPES = contract.string_in(pb.ConversationEntity, "summary_type")
+CHILD_TYPES = tuple(t for t in SUMMARY_TYPES if t != "Conversation")
+MEDIA_TYPES = contract.string_in(pb.ConversationEntity, "media_type")
+INSIGHT_TYPES = contract.string_in(pb.Insight, "type")
 
 NO_ENTITIES = "No entities provided"
 CHILD_NEEDS_PARENT = "Agent and VirtualAgent summaryTypes require a conversationId"
 
-_INSIGHTS_MAX = 100
+_PARENT_REQUIRED = contract.required_when(pb.ConversationEntity, "conversation_id")["summary_type"]
+_INSIGHTS_MAX = contract.max_items(pb.ConversationEntity, "insights")
+MAX_ENTITIES = contract.max_items(pb.CreateConversationsRequest, "entities")
 
 
 def _valid(value: str, problem: str | None) -> str:
@@ -195,40 +199,69 @@ def check_size(count: int, max_entities: int) -> None:
         raise TooLarge(f"Too many entities: {count} (at most {max_entities} per request)")
 
 
-def _links(entities: Sequence[Entity]) -> tuple[dict[int, str], dict[str, int]]:
+def needs_parent(entity: Entity, *, strict: bool) -> bool:
+    """Whether `entity` lacks the parent it must have. A VirtualAgent always has one; an Agent
+    may stand alone (an e-mail summary with only an agent part: the spec's example 3) unless
+    the deployment keeps the hierarchy strict (INGEST_STRICT_HIERARCHY)."""
+    return entity.conversation_id is None and (entity.summary_type in _PARENT_REQUIRED or (strict and entity.is_child))
+
+
+def _distinct(entities: Sequence[Entity]) -> tuple[list[Entity], list[int], list[bytes]]:
+    """The batch with each summary once: a summaryId sent twice with the same content is one
+    summary (as a retried request is), with other content a conflict (as with a stored one).
+    Returns the summaries kept, each one's index in the request, and their content hashes."""
+    kept: list[Entity] = []
+    positions: list[int] = []
+    hashes: list[bytes] = []
+    first: dict[str, int] = {}
+    for index, entity in enumerate(entities):
+        digest = entity.content_hash()
+        if entity.summary_id not in first:
+            first[entity.summary_id] = len(kept)
+            kept.append(entity)
+            positions.append(index)
+            hashes.append(digest)
+        elif hashes[first[entity.summary_id]] != digest:
+            raise AlreadyExists(
+                f"entities[{index}].summaryId '{entity.summary_id}' appears twice in the batch with different "
+                f"content (also entities[{positions[first[entity.summary_id]]}])"
+            )
+    return kept, positions, hashes
+
+
+def _links(entities: Sequence[Entity], positions: Sequence[int],
+           strict: bool) -> tuple[dict[int, str], dict[str, int]]:
     """Each child's parent when the batch holds it earlier (index -> the parent's summaryId),
-    and the parents it does not hold (conversationId -> the first such child's index).
-    A child names its parent by summaryId or by the parent's Genesys conversation id;
-    a summaryId wins where both could match."""
+    and the parents it does not hold (conversationId -> the first such child's index in the
+    request). A child names its parent by summaryId or by the parent's Genesys conversation
+    id; a summaryId wins where both could match."""
     seen: dict[str, int] = {}
     genesys: dict[str, int] = {}
     inside: dict[int, str] = {}
     outside: dict[str, int] = {}
     for index, entity in enumerate(entities):
-        if entity.summary_id in seen:
-            raise InvalidArgument(
-                f"entities[{index}].summaryId '{entity.summary_id}' appears twice in the batch "
-                f"(also entities[{seen[entity.summary_id]}])"
-            )
         seen[entity.summary_id] = index
         ref = entity.conversation_id
+        at = positions[index]
         if not entity.is_child:
             if ref is not None:
                 if ref in genesys:
-                    raise InvalidArgument(
-                        f"entities[{index}].conversationId '{ref}' is also the conversationId of "
-                        f"entities[{genesys[ref]}]: one Conversation summary per Genesys conversation"
+                    raise AlreadyExists(
+                        f"entities[{at}].conversationId '{ref}' is also the conversationId of "
+                        f"entities[{positions[genesys[ref]]}]: one Conversation summary per Genesys conversation"
                     )
                 genesys[ref] = index
             continue
         if ref is None:
-            raise InvalidArgument(CHILD_NEEDS_PARENT)
+            if needs_parent(entity, strict=strict):
+                raise InvalidArgument(CHILD_NEEDS_PARENT)
+            continue  # a standalone Agent: top-level, as a Conversation is
         position = seen.get(ref, genesys.get(ref))
         if position is None or position == index:
-            outside.setdefault(ref, index)
+            outside.setdefault(ref, at)
         elif entities[position].is_child:
-            raise InvalidArgument(
-                f"entities[{index}].conversationId '{ref}' names a "
+            raise NotFound(  # no Conversation by that id (AIP-133), as for one not stored
+                f"entities[{at}].conversationId '{ref}' names a "
                 f"{entities[position].summary_type} summary, not a Conversation"
             )
         else:
@@ -236,7 +269,8 @@ def _links(entities: Sequence[Entity]) -> tuple[dict[int, str], dict[str, int]]:
     return inside, outside
 
 
-def prepare(entities: Sequence[Entity]) -> Batch:
+def prepare(entities: Sequence[Entity], *, strict_hierarchy: bool = False) -> Batch:
     """Checks the rules that span the batch and decides everything storage needs."""
-    inside, outside = _links(entities)
-    return Batch(entities, [e.content_hash() for e in entities], outside, inside)
+    kept, positions, hashes = _distinct(entities)
+    inside, outside = _links(kept, positions, strict_hierarchy)
+    return Batch(kept, hashes, outside, inside)

@@ -7,8 +7,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-ID_MAX = 255
-TEXT_MAX = 100_000
+from parley.ingest.v1 import ingest_service_pb2 as pb
+from services.common import contract
+
+ID_MAX = contract.max_len(pb.ConversationEntity, "summary_id")
+TEXT_MAX = contract.max_len(pb.ConversationEntity, "summary")
 
 # The accepted dateCreated range. Outside it PostgreSQL would store +-infinity or
 # Python could not represent the instant in UTC.
@@ -24,17 +27,17 @@ PATH_ID_RULE = ID_RULE + ", no '/' or '\\', and not '.' or '..'"
 # What a Genesys Velocity template leaves behind when an input is null:
 # "${input.summary}" or "$esc.jsonString(${input.summary})".
 _VELOCITY = re.compile(r"\$!?\{?\s*(input|esc)\.")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_LANGUAGE = contract.pattern(pb.ConversationEntity, "language")
+_LANGUAGE_MAX = contract.max_len(pb.ConversationEntity, "language")
+# "Printable" is the contract's pattern: no control characters (C0, DEL, C1).
+_PATH_ID = contract.pattern(pb.ConversationEntity, "summary_id")
+_PLAIN_ID = contract.pattern(pb.ConversationEntity, "source_id")
 
 
 def id_problem(value: str, *, in_paths: bool) -> str | None:
     """Why `value` cannot be an id; `in_paths` for ids that appear in URL paths (summaryId)."""
-    plain = 0 < len(value) <= ID_MAX and value.isprintable() and value == value.strip()
-    if not plain:
-        return PATH_ID_RULE if in_paths else ID_RULE
-    if in_paths and ("/" in value or "\\" in value or value in (".", "..")):
-        return PATH_ID_RULE
-    return None
+    rule, problem = (_PATH_ID, PATH_ID_RULE) if in_paths else (_PLAIN_ID, ID_RULE)
+    return None if len(value) <= ID_MAX and rule.search(value) else problem
 
 
 def text_problem(value: str) -> str | None:
@@ -51,7 +54,8 @@ def lookup_problem(value: str, longest: int = ID_MAX) -> str | None:
 
 
 def language_problem(value: str) -> str | None:
-    return None if _LANGUAGE.fullmatch(value) else "must be a language tag such as es, en or pt-BR"
+    valid = len(value) <= _LANGUAGE_MAX and _LANGUAGE.search(value)
+    return None if valid else "must be a language tag such as es, en or pt-BR"
 
 
 def parse_timestamp(value: Any) -> datetime | None:

@@ -3,17 +3,19 @@ CLI (`python -m parley keys`) both call these; only digests are ever stored."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from parley.admin.v1 import key_service_pb2 as pb
+from services.common import contract
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound
 from services.common.keys import SCOPES, digest, new_key
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_NAME = contract.pattern(pb.CreateKeyRequest, "name")
+_MAX_DAYS = contract.int_range(pb.CreateKeyRequest, "expires_in_days")[1]
 _COLUMNS = "name, scopes, create_time, last_used_at, expires_at, revoked_at"
 
 
@@ -33,15 +35,15 @@ def _info(row: asyncpg.Record) -> KeyInfo:
 
 
 def check(name: str, scopes: Sequence[str], expires_in_days: int) -> None:
-    if not _NAME.fullmatch(name):
+    if not _NAME.search(name):
         raise InvalidArgument("name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if not scopes:
         raise InvalidArgument(f"scopes must name at least one of {', '.join(SCOPES)}")
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise InvalidArgument(f"unknown scope {unknown[0]}; scopes are {', '.join(SCOPES)}")
-    if not 0 <= expires_in_days <= 3650:
-        raise InvalidArgument("expiresInDays must be between 0 (no expiry) and 3650")
+    if not 0 <= expires_in_days <= _MAX_DAYS:
+        raise InvalidArgument(f"expiresInDays must be between 0 (no expiry) and {_MAX_DAYS}")
 
 
 async def create(conn: asyncpg.Connection, name: str, scopes: Sequence[str],

@@ -13,19 +13,21 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
+from parley.ingest.v1 import ingest_service_pb2 as pb
+from services.common import contract
 from services.common.errors import InvalidArgument
 from services.ingest.domain import INSIGHT_TYPES, MEDIA_TYPES, SUMMARY_TYPES
 from services.ingest.fields import ID_MAX, lookup_problem, timestamp_problem
 from services.ingest.model import COLUMN_FILTERS, Cursor, Filters, ListQuery
 
 DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = contract.int_range(pb.ListConversationsRequest, "page_size")[1]
 
 # The string filters, by their Filters names; "text" is the request's q.
 TEXT_FILTERS = (*COLUMN_FILTERS, "conversation_id", "insight_type", "outcome", "text")
 _ENUMS = {"summary_type": SUMMARY_TYPES, "media_type": MEDIA_TYPES, "insight_type": INSIGHT_TYPES}
 _JSON_NAMES = {name: to_camel(name) for name in TEXT_FILTERS} | {"text": "q"}
-_QUERY_MAX = 500
+_QUERY_MAX = contract.max_len(pb.ListConversationsRequest, "q")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +55,6 @@ class Pager:
         """Validates a list request. `text` maps TEXT_FILTERS names to values ("" does not filter)."""
         if order_by not in ("", "relevance"):
             raise InvalidArgument("orderBy must be relevance, or absent for newest first")
-        if order_by and not text.get("text"):
-            raise InvalidArgument("orderBy=relevance needs a search (q)")
         if page_size < 0:
             raise InvalidArgument("pageSize must not be negative")
         if page_size > MAX_PAGE_SIZE:
@@ -65,7 +65,8 @@ class Pager:
             filters=filters,
             page_size=page_size or DEFAULT_PAGE_SIZE,
             after=self._decode(token, fingerprint) if token else None,
-            by_relevance=bool(order_by),
+            # Without a search there is nothing to rank by: newest first.
+            by_relevance=bool(order_by and text.get("text")),
         )
         return ListRequest(query, fingerprint)
 

@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.common import ports
 from services.common.settings import ServerSettings, split_csv
+from services.ingest.domain import MAX_ENTITIES
 
 
 def default_pool_size() -> int:
@@ -29,7 +30,10 @@ class IngestSettings(ServerSettings):
     database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     # Comma-separated accepted x-api-key values. Never logged.
     api_keys: str = Field("", repr=False)
-    max_entities: int = Field(500, ge=1)
+    # At most the contract's bound (proto/), which is also the default.
+    max_entities: int = Field(MAX_ENTITIES, ge=1, le=MAX_ENTITIES)
+    # An Agent summary needs a parent Conversation too (a VirtualAgent always does).
+    strict_hierarchy: bool = False
     # The gateway enforces the same bound on the JSON body; this one guards native gRPC.
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
     # RPCs in progress at once in this process (health and credential checks included);

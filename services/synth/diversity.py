@@ -17,10 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from parley.synth.v1 import synth_service_pb2 as pb
+from services.common import contract
 from services.common.errors import InvalidArgument
 
-MAX_PERSONAS = 100
-MAX_PERSONA_CHARS = 200
+MAX_PERSONAS = contract.max_items(pb.GenerationConfig, "personas")
+MAX_PERSONA_CHARS = contract.item_rules(pb.GenerationConfig, "personas").max_len
+_PERSONA = contract.compiled(contract.item_rules(pb.GenerationConfig, "personas").pattern)
 # Two records whose words overlap this much (Jaccard) are the same record reworded.
 NEAR = 0.9
 MIN_WORDS = 8  # shorter records are compared exactly only
@@ -65,10 +68,6 @@ def spread(schema: dict[str, Any] | None, enabled: bool, free: Sequence[str], pe
            seed: int | None) -> Spread:
     """The batch's spread: every watched field but the free ones, in an order drawn from the seed."""
     fields = _watched(schema)
-    unknown = [name for name in free if name not in fields]
-    if unknown:
-        raise InvalidArgument(f"config.free_fields names '{unknown[0]}', which is not an enum or boolean field "
-                              "of the record schema")
     _check_personas(personas)
     chosen = []
     for name, values in fields.items() if enabled else ():
@@ -84,7 +83,7 @@ def _check_personas(personas: Sequence[str]) -> None:
     if len(personas) > MAX_PERSONAS:
         raise InvalidArgument(f"config.personas holds at most {MAX_PERSONAS} entries")
     for n, persona in enumerate(personas):
-        if not persona.strip() or len(persona) > MAX_PERSONA_CHARS:
+        if not _PERSONA.search(persona) or len(persona) > MAX_PERSONA_CHARS:
             raise InvalidArgument(f"config.personas[{n}] must be 1 to {MAX_PERSONA_CHARS} characters")
 
 

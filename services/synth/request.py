@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from parley.synth.v1 import synth_service_pb2 as pb
+from services.common import contract
 from services.common.errors import InvalidArgument
 from services.common.values import struct_to_python
 from services.synth.diversity import Spread, spread
@@ -15,10 +15,12 @@ from services.synth.settings import SynthSettings
 
 DEFAULT_TEMPERATURE = 0.8
 DEFAULT_RETRIES = 3
-MAX_PROMPT_CHARS = 20_000
-MAX_TOKENS = 32_768
+MAX_PROMPT_CHARS = contract.max_len(pb.Payload, "prompt")
+MAX_TOKENS = contract.int_range(pb.GenerationConfig, "max_tokens")[1]
+MAX_TEMPERATURE = contract.number_range(pb.GenerationConfig, "temperature")[1]
 UNARY_PATH, STREAM_PATH = "POST /api/v1/synthetic-data", "POST /api/v1/synthetic-data:stream"
-_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+_MODEL = contract.pattern(pb.GenerationConfig, "model")
+_PROMPT = contract.pattern(pb.Payload, "prompt")
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,12 @@ class Job:
     spread: Spread = field(default_factory=Spread)
 
 
-def build_job(payload: pb.Payload, config: pb.GenerationConfig, settings: SynthSettings, *, streaming: bool,
-              providers: Sequence[str]) -> Job:
+def build_job(payload: pb.Payload | pb.StreamPayload, config: pb.GenerationConfig, settings: SynthSettings, *,
+              streaming: bool, providers: Sequence[str]) -> Job:
     _check_stream(config, streaming)
     max_count = settings.max_stream_count if streaming else settings.max_count
     prompt = payload.prompt.strip()
-    if not prompt:
+    if not _PROMPT.search(payload.prompt):  # nothing but spaces is no prompt
         raise InvalidArgument("payload.prompt is required")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidArgument(f"payload.prompt must be at most {MAX_PROMPT_CHARS} characters")
@@ -66,7 +68,9 @@ def build_job(payload: pb.Payload, config: pb.GenerationConfig, settings: SynthS
 
 
 def _check_stream(config: pb.GenerationConfig, streaming: bool) -> None:
-    if config.HasField("stream") and config.stream != streaming:
+    request = pb.StreamSyntheticDataRequest if streaming else pb.GenerateSyntheticDataRequest
+    fixed = contract.fixed_bools(request, "config")["stream"]
+    if config.HasField("stream") and config.stream != fixed:
         raise InvalidArgument(
             f"config.stream is true: streamed records come from {STREAM_PATH}" if config.stream
             else f"config.stream is false: a single answer comes from {UNARY_PATH}")
@@ -95,8 +99,8 @@ def _model(name: str) -> str:
 
 def _temperature(config: pb.GenerationConfig) -> float:
     value = config.temperature if config.HasField("temperature") else DEFAULT_TEMPERATURE
-    if not 0.0 <= value <= 2.0:
-        raise InvalidArgument("config.temperature must be between 0 and 2")
+    if not 0.0 <= value <= MAX_TEMPERATURE:
+        raise InvalidArgument(f"config.temperature must be between 0 and {MAX_TEMPERATURE:g}")
     return value
 
 

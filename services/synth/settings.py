@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.common import ports
+from parley.synth.v1 import synth_service_pb2 as pb
+from services.common import contract, ports
 from services.common.settings import ServerSettings, split_csv
 
 
@@ -41,9 +42,13 @@ class SynthSettings(ServerSettings):
     ollama_concurrency: int = Field(4, ge=1, le=256)
     # One model call, retries not included.
     call_timeout_seconds: float = Field(120.0, gt=0)
-    max_count: int = Field(100, ge=1)
-    max_stream_count: int = Field(10_000, ge=1)
-    max_retries_limit: int = Field(10, ge=0)
+    # Each at most the contract's own bound (proto/), which is also the default.
+    max_count: int = Field(contract.int_range(pb.Payload, "count")[1], ge=1,
+                           le=contract.int_range(pb.Payload, "count")[1])
+    max_stream_count: int = Field(contract.int_range(pb.StreamPayload, "count")[1], ge=1,
+                                  le=contract.int_range(pb.StreamPayload, "count")[1])
+    max_retries_limit: int = Field(contract.int_range(pb.GenerationConfig, "max_retries")[1], ge=0,
+                                   le=contract.int_range(pb.GenerationConfig, "max_retries")[1])
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
     # How often readiness asks the default provider whether it answers.
     readiness_interval_seconds: float = Field(5.0, gt=0, le=300)

@@ -8,16 +8,15 @@ from typing import Any
 
 import asyncpg
 
+from services.ingest.languages import CONFIGS
 from services.ingest.model import COLUMN_FILTERS, Filters, Insight, ListQuery, Summary
 from services.ingest.storage.writes import INSIGHT_COLUMNS
 
 # A Summary's scalar fields are columns of the same name, read in the dataclass's order;
-# snippet and rank are a search's, computed in _list_sql.
+# snippet and rank are a search's, computed with its query.
 _NOT_COLUMNS = ("insights", "children", "snippet", "rank")
 _COLUMNS = tuple(f.name for f in dataclasses.fields(Summary) if f.name not in _NOT_COLUMNS)
 SELECT = f"SELECT {', '.join(_COLUMNS)}, '' AS snippet, 0::float8 AS rank FROM summaries"
-# The search's stemmers: each row is matched with its language's (parley_ts_config).
-CONFIGS = ("simple", "spanish", "english", "portuguese", "french", "german", "italian")
 _SNIPPET = "'StartSel=<mark>, StopSel=</mark>, MaxWords=24, MinWords=8, MaxFragments=1'"
 _NEWEST = " ORDER BY date_created DESC, id DESC"
 # A search is answered one of two ways: walking the summaries the other filters pick in list

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from parley.synth.v1 import synth_service_pb2 as pb
+from services.common import contract
 from services.common.startup import StartupError
 from services.synth.providers.base import Provider
 from services.synth.providers.ollama import OllamaProvider
@@ -19,7 +21,7 @@ OPENAI_COMPATIBLE: dict[str, tuple[str, dict[str, float | int], str]] = {
     "lmstudio": ("http://127.0.0.1:1234/v1", {}, ""),
     "vllm": ("http://127.0.0.1:8000/v1", {"top_k": 40, "min_p": 0.0, "repetition_penalty": 1.1}, ""),
 }
-KNOWN = ("ollama", *OPENAI_COMPATIBLE)
+KNOWN = contract.string_in(pb.GenerationConfig, "provider")  # ollama and each of OPENAI_COMPATIBLE
 
 
 def configured(settings: SynthSettings) -> list[str]:
