@@ -174,8 +174,10 @@ class _Outcome:
         if error is None:
             self._log(grpc.StatusCode.OK, level=logging.DEBUG)
         elif isinstance(error, ParleyError):
-            self._log(error.code, error.message)
-            await self._context.abort(error.code, error.message, trailing_metadata=error.trailing_metadata())
+            # A message may quote the client's input, lone surrogates and all: gRPC sends UTF-8 only.
+            message = error.message.encode("utf-8", "backslashreplace").decode("utf-8")
+            self._log(error.code, message)
+            await self._context.abort(error.code, message, trailing_metadata=error.trailing_metadata())
         elif isinstance(error, asyncio.CancelledError | GeneratorExit):
             # The client went away (or closed a stream early): a normal end, not a failure.
             self._log(grpc.StatusCode.CANCELLED, level=logging.INFO)

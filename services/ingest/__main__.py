@@ -82,7 +82,8 @@ async def start(settings: IngestSettings) -> Running:
     )
     servicer = ConversationServicer(storage, settings.max_entities, Pager(page_token_secret(settings)),
                                     settings.max_exports, Imports(settings.max_imports, settings.import_chunk_lines,
-                                                                  settings.max_request_bytes))
+                                                                  settings.max_request_bytes),
+                                    strict_hierarchy=settings.strict_hierarchy)
     keys = KeyStore(bootstrap_keys(settings.api_key_list, "bootstrap-ingest", BOOTSTRAP_SCOPES), storage.pool,
                     settings.key_cache_seconds, settings.pool_acquire_timeout_seconds)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from services.common.errors import AlreadyExists, InvalidArgument
+from services.common.errors import AlreadyExists, NotFound
+
+# A parent that is not stored is NOT_FOUND (AIP-133): the request is well formed, and the
+# same request succeeds once the parent is stored.
 
 
-class MissingParent(InvalidArgument):
+class MissingParent(NotFound):
     def __init__(self, index: int, conversation_id: str, found_type: str | None) -> None:
         what = "no stored summary" if found_type is None else f"a {found_type} summary, not a Conversation"
         super().__init__(
@@ -14,7 +17,7 @@ class MissingParent(InvalidArgument):
         )
 
 
-class ParentDeleted(InvalidArgument):
+class ParentDeleted(NotFound):
     def __init__(self) -> None:
         super().__init__("A conversationId names a Conversation that was just deleted")
 

@@ -46,7 +46,7 @@ class _Chunk:
 
 
 async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[Created]], *,
-              chunk_lines: int, max_line_bytes: int) -> Progress:
+              chunk_lines: int, max_line_bytes: int, strict_hierarchy: bool = False) -> Progress:
     """Reads the NDJSON `chunks` through, storing each `chunk_lines` entities with `store`.
 
     A chunk is stored while the next one is read and checked, so PostgreSQL's work and this
@@ -57,7 +57,7 @@ async def run(chunks: AsyncIterator[bytes], store: Callable[[Batch], Awaitable[C
     try:
         try:
             async for number, line in _lines(chunks, max_line_bytes):
-                chunk.entities.append(parse_line(line, number))
+                chunk.entities.append(parse_line(line, number, strict_hierarchy))
                 chunk.numbers.append(number)
                 if len(chunk.entities) == chunk_lines:
                     if storing is not None:
@@ -91,7 +91,7 @@ async def _abandon(storing: asyncio.Task[None]) -> None:
         storing.exception()  # retrieved: whatever it was, the import stopped for another reason
 
 
-def parse_line(line: bytes, number: int) -> domain.Entity:
+def parse_line(line: bytes, number: int, strict_hierarchy: bool = False) -> domain.Entity:
     """One line's entity, checked as a CreateConversations entity is; errors name the line."""
     try:
         raw = json.loads(line.decode())  # NDJSON is UTF-8 (bytes would be sniffed for UTF-16 too)
@@ -113,7 +113,7 @@ def parse_line(line: bytes, number: int) -> domain.Entity:
         if "insights" in fields:
             fields["insights"] = domain.parse_insights(fields["insights"], 0)
         entity = domain.parse_entity(fields, 0)
-        if entity.is_child and entity.conversation_id is None:
+        if domain.needs_parent(entity, strict=strict_hierarchy):
             raise InvalidArgument(domain.CHILD_NEEDS_PARENT)
     except InvalidArgument as exc:
         raise InvalidArgument(_on_lines(exc.message, _Chunk([], [number]))) from None

@@ -40,8 +40,9 @@ class Imports:
 
 class ConversationServicer(pb_grpc.ConversationServiceServicer):
     def __init__(self, storage: Storage, max_entities: int, pager: paging.Pager, max_exports: int = 2,
-                 imports: Imports = Imports()) -> None:
+                 imports: Imports = Imports(), strict_hierarchy: bool = False) -> None:
         self._storage = storage
+        self._strict_hierarchy = strict_hierarchy
         self._max_entities = max_entities
         self._pager = pager
         # Each export holds a pooled connection for as long as its client reads.
@@ -55,7 +56,7 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
         try:
             domain.check_size(len(request.entities), self._max_entities)
             entities = [domain.parse_entity(_entity_fields(e, i), i) for i, e in enumerate(request.entities)]
-            created = await self._storage.create(domain.prepare(entities))
+            created = await self._storage.create(domain.prepare(entities, strict_hierarchy=self._strict_hierarchy))
         except ParleyError:
             metrics.ENTITIES.labels("rejected").inc(len(request.entities))
             raise
@@ -77,7 +78,8 @@ class ConversationServicer(pb_grpc.ConversationServiceServicer):
         async with self._importing:
             progress = await importer.run(_import_data(request_iterator), self._storage.import_chunk,
                                           chunk_lines=self._imports.chunk_lines,
-                                          max_line_bytes=self._imports.max_line_bytes)
+                                          max_line_bytes=self._imports.max_line_bytes,
+                                          strict_hierarchy=self._strict_hierarchy)
         metrics.ENTITIES.labels("stored").inc(progress.inserted)
         metrics.ENTITIES.labels("replayed").inc(progress.replayed)
         return pb.ImportConversationsResponse(lines=progress.lines, inserted=progress.inserted,
@@ -230,5 +232,5 @@ def _to_proto(summary: Summary) -> pb.Conversation:
         ],
         children=[_to_proto(child) for child in summary.children],
         create_time=domain.format_timestamp(summary.create_time),
-        snippet=summary.snippet,
+        snippet=summary.snippet or None,  # only a search has one
     )
