@@ -80,10 +80,18 @@ local function reword_local_reply(handle, text)
   end
 end
 
+-- A transcoded stream (its route's metadata says so) is one JSON object a line.
+local function is_stream(handle)
+  return handle:metadata():get("ndjson") == true
+end
+
 function envoy_on_response(handle)
   local headers = handle:headers()
   local status = tonumber(headers:get(":status")) or 200
   local content_type = headers:get("content-type") or ""
+  if status < 400 and content_type == "application/json" and is_stream(handle) then
+    headers:replace("content-type", "application/x-ndjson")
+  end
   if status < 400 or content_type:find("application/grpc", 1, true) then
     return
   end

@@ -127,12 +127,58 @@ CONSOLE_HEADERS = "[" + ", ".join(
                         ("cache-control", "no-cache"))) + "]"
 
 
+# Each path the gateway serves (a regex over :path without the query) and the methods it takes:
+# any other method gets 405 with this Allow, whether a route or Envoy itself refused it.
+ALLOWED = (
+    ("^/(assets/console[.](js|css))?$", "GET, HEAD"),
+    ("^/api/conversations$", "GET, POST"),
+    ("^/api/(conversations:(stats|export)|insights:top)$", "GET"),
+    ("^/api/conversations:(batchDelete|import)$", "POST"),
+    ("^/api/conversations/[^/]+$", "GET, DELETE"),
+    ("^/api/keys$", "GET, POST"),
+    ("^/api/keys:self$", "GET"),
+    ("^/api/keys/[^/]+:(revoke|rotate)$", "POST"),
+    ("^/api/v1/synthetic-data(:stream)?$", "POST"),
+    ("^/api/v1/models$", "GET"),
+)
+
+
+def _not_allowed(allow: str) -> str:
+    return "Method not allowed; use " + " or ".join(m for m in allow.split(", ") if m != "HEAD")
+
+
+def method_not_allowed_routes() -> str:
+    route = ('                        - match: {{safe_regex: {{regex: "{0}"}}}}\n'
+             '                          direct_response: {{status: 405, body: {{inline_string: "{1}"}}}}\n'
+             '                          response_headers_to_add: [{{header: {{key: allow, value: "{2}"}}}}]')
+    return "\n".join(route.format(path, _not_allowed(allow), allow) for path, allow in ALLOWED)
+
+
+def query_not_allowed_mappers() -> str:
+    mapper = ('                    - filter:\n'
+              '                        and_filter:\n'
+              '                          filters:\n'
+              '                            - status_code_filter: {{comparison: {{op: EQ, value: {{default_value: 400, '
+              'runtime_key: parley.lr.query{0}}}}}}}\n'
+              '                            - header_filter: {{header: {{name: ":method", '
+              'string_match: {{exact: QUERY}}}}}}\n'
+              '                            - header_filter: {{header: {{name: ":path", string_match: '
+              '{{safe_regex: {{regex: "{1}"}}}}}}}}\n'
+              '                      status_code: 405\n'
+              '                      body: {{inline_string: "{2}"}}\n'
+              '                      headers_to_add: [{{header: {{key: allow, value: "{3}"}}, '
+              'append_action: OVERWRITE_IF_EXISTS_OR_ADD}}]')
+    return "\n".join(mapper.format(n, path[:-1] + "([?].*)?$", _not_allowed(allow), allow)
+                     for n, (path, allow) in enumerate(ALLOWED))
+
+
 def render(values: dict[str, str]) -> str:
     source = lua_status_table() + LUA.read_text()
     lua = "\n".join(_LUA_INDENT + line if line else "" for line in source.splitlines())
     values = {"lua_source": lua, "max_request_bytes": str(MAX_REQUEST_BYTES), "max_header_kb": str(MAX_HEADER_KB),
               "over_max_request_bytes": greater_than(MAX_REQUEST_BYTES),
-              "console_headers": CONSOLE_HEADERS, **LIMITS, **CHECKS, **values}
+              "console_headers": CONSOLE_HEADERS, "method_not_allowed": method_not_allowed_routes(),
+              "query_not_allowed": query_not_allowed_mappers(), **LIMITS, **CHECKS, **values}
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)

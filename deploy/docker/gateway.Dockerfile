@@ -8,17 +8,20 @@ COPY requirements.txt requirements-build.txt ./
 RUN python -m venv /venv \
  && /venv/bin/pip install --no-cache-dir \
       "$(grep '^grpcio-tools==' requirements-build.txt)" \
-      "$(grep '^googleapis-common-protos==' requirements.txt)"
+      "$(grep '^googleapis-common-protos==' requirements.txt)" \
+      "$(grep '^xds-protos==' requirements.txt)"
 COPY proto/ proto/
 COPY services/__init__.py services/__init__.py
-COPY services/common/__init__.py services/common/protogen.py services/common/
+COPY services/common/__init__.py services/common/protogen.py services/common/contract.py services/common/
 COPY gateway/__init__.py gateway/openapi.py gateway/
 COPY services/synth/__init__.py services/synth/presets.py services/synth/
 # The descriptor set Envoy's transcoder reads, and the OpenAPI document it serves, built here from proto/.
+# Enums, bounds and scopes for the console come from the same protos.
 RUN /venv/bin/python -m services.common.protogen --out /src/gen --descriptor /src/parley.pb \
- && /venv/bin/python -m gateway.openapi /src/parley.pb > /src/openapi.json \
+ && PYTHONPATH=/src/gen /venv/bin/python -m gateway.openapi /src/parley.pb > /src/openapi.json \
  && mkdir -p /src/generated \
- && /venv/bin/python -m services.synth.presets > /src/generated/parley-summaries.json
+ && /venv/bin/python -m services.synth.presets > /src/generated/parley-summaries.json \
+ && PYTHONPATH=/src/gen /venv/bin/python -m services.common.contract > /src/generated/contract.json
 
 # The API reference page's renderer, from the npm registry (pinned as in the Makefile).
 FROM node:22-bookworm-slim AS docs
