@@ -103,7 +103,8 @@ $(BUILD)/docs/index.html: gateway/docs/index.html $(BUILD)/docs/redoc.standalone
 
 # The console (console/): Chart.js and Vite from the npm registry, pinned by its lockfile,
 # built into $(BUILD)/console, which the gateway serves at /. The Parley-summaries preset
-# comes from services/synth/presets.py, the one place it is written.
+# comes from services/synth/presets.py, the one place it is written; enums, bounds and scopes
+# from the protos (services/common/contract.py).
 CONSOLE_SOURCES := $(shell find console -path console/node_modules -prune -o -type f -print)
 # npm install, not ci: the lockfile pins every version, but this npm writes it without
 # the other platforms' optional packages, which ci then asks for.
@@ -111,9 +112,10 @@ console/node_modules/.installed: console/package.json console/package-lock.json
 	cd console && npm install --no-save --silent --no-audit --no-fund >/dev/null
 	touch $@
 
-$(BUILD)/console/index.html: $(CONSOLE_SOURCES) services/synth/presets.py console/node_modules/.installed $(VENV)/.installed
+$(BUILD)/console/index.html: $(CONSOLE_SOURCES) services/synth/presets.py $(GEN)/.stamp console/node_modules/.installed $(VENV)/.installed
 	mkdir -p $(BUILD)/console-generated
 	$(PY) -m services.synth.presets > $(BUILD)/console-generated/parley-summaries.json
+	$(PY) -m services.common.contract > $(BUILD)/console-generated/contract.json
 	cd console && ./node_modules/.bin/vite build
 
 # buf comes from the npm registry; it lints proto/ with googleapis' protos

@@ -1,11 +1,12 @@
 // The List filters, shared by the conversations list and the analytics page. In the URL
 // they carry the API's own names; dates are whole days there (YYYY-MM-DD, both ends
 // included) and become the API's instants here (from inclusive, to exclusive, in UTC).
+import contract from "@generated/contract.json";
 import { field, h, select } from "./dom.js";
 
-export const SUMMARY_TYPES = ["Conversation", "Agent", "VirtualAgent"];
-export const MEDIA_TYPES = ["Call", "Email", "Message", "Unknown"];
-export const INSIGHT_TYPES = ["Reason", "Resolution", "ActionItem"];
+// The contract's own values (proto/, rendered by `python -m services.common.contract`).
+export const { summaryType: SUMMARY_TYPES, mediaType: MEDIA_TYPES, insightType: INSIGHT_TYPES } = contract.enums;
+export const MAX_LENGTH = contract.maxLength;
 export const OUTCOMES = ["Resolved", "Unresolved", "Escalated"];
 
 const TEXT = ["q", "language", "agentId", "sourceId", "conversationId", "outcome"];
@@ -65,12 +66,12 @@ export function filterControls(params, only = FILTERS) {
   const controls = {
     summaryType: () => choice("summaryType", "Summary type", SUMMARY_TYPES, params),
     mediaType: () => choice("mediaType", "Media type", MEDIA_TYPES, params),
-    language: () => text("language", "Language", params, { placeholder: "es, en, pt-BR", maxlength: 35 }),
-    agentId: () => text("agentId", "Agent", params, { maxlength: 255 }),
-    sourceId: () => text("sourceId", "Source", params, { maxlength: 255 }),
-    conversationId: () => text("conversationId", "Conversation id", params, { maxlength: 255 }),
+    language: () => text("language", "Language", params, { placeholder: "es, en, pt-BR", maxlength: MAX_LENGTH.language }),
+    agentId: () => text("agentId", "Agent", params, { maxlength: MAX_LENGTH.agentId }),
+    sourceId: () => text("sourceId", "Source", params, { maxlength: MAX_LENGTH.sourceId }),
+    conversationId: () => text("conversationId", "Conversation id", params, { maxlength: MAX_LENGTH.conversationId }),
     insightType: () => choice("insightType", "Has insight", INSIGHT_TYPES, params),
-    outcome: () => text("outcome", "Outcome", params, { list: "outcomes", maxlength: 100 }),
+    outcome: () => text("outcome", "Outcome", params, { list: "outcomes", maxlength: MAX_LENGTH.outcome }),
     generated: () => field("Generated", select("generated", [["", "Any"], ["true", "Generated only"],
       ["false", "Written only"]], params.get("generated") || "")),
     dateCreatedFrom: () => field("Created from", h("input", { id: "dateCreatedFrom", name: "dateCreatedFrom",

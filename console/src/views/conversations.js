@@ -2,7 +2,7 @@
 // snippets, cursor paging. The URL holds the filters and the page token.
 import { json, query } from "../api.js";
 import { clear, debounce, field, formatDate, h, highlighted, select } from "../dom.js";
-import { apiFilters, filterControls, formValues, urlFilters } from "../filters.js";
+import { apiFilters, filterControls, formValues, MAX_LENGTH, urlFilters } from "../filters.js";
 import { go, showError } from "../nav.js";
 
 const PAGE_SIZES = ["25", "50", "100", "200"];
@@ -10,7 +10,7 @@ const PAGE_SIZES = ["25", "50", "100", "200"];
 export async function renderConversations(main, route) {
   const params = route.params;
   const search = h("input", { id: "q", name: "q", type: "search", value: params.get("q") || "",
-    placeholder: "refund, \"billing error\", -test", autocomplete: "off", maxlength: 500 });
+    placeholder: "refund, \"billing error\", -test", autocomplete: "off", maxlength: MAX_LENGTH.q });
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter conversations" },
     h("div", { class: "search-row" },
       field("Search summaries and insights", search),

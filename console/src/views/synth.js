@@ -5,6 +5,7 @@ import customerSupport from "../../presets/customer-support.json";
 import parleySummaries from "@generated/parley-summaries.json";
 import { failure, headers, json, request } from "../api.js";
 import { clear, field, h, select } from "../dom.js";
+import { MAX_LENGTH } from "../filters.js";
 import { showError } from "../nav.js";
 import { csv, download, entities, jsonLines, SOURCE } from "../records.js";
 import { lacks } from "../session.js";
@@ -51,7 +52,7 @@ export async function renderSynth(main) {
 function form() {
   const preset = select("preset", Object.entries(PRESETS).map(([id, p]) => [id, p.name]), "customer-support");
   const language = select("language", Object.entries(parleySummaries.languages), "en");
-  const prompt = h("textarea", { id: "prompt", rows: 4, required: true, maxlength: 20000 });
+  const prompt = h("textarea", { id: "prompt", rows: 4, required: true, maxlength: MAX_LENGTH.prompt });
   const count = h("input", { id: "count", type: "number", min: 1, max: 10000, value: 5, required: true });
   const schema = h("textarea", { id: "schema", rows: 14, spellcheck: "false", class: "code" });
   const provider = h("select", { id: "provider" }, h("option", { value: "" }, "Default"));
