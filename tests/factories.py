@@ -20,7 +20,7 @@ def conversation(summary_id: str = "conv-1", **overrides: Any) -> dict[str, Any]
     return entity
 
 
-def child(summary_id: str, parent: str, summary_type: str = "Agent", **overrides: Any) -> dict[str, Any]:
+def child(summary_id: str, parent: str | None, summary_type: str = "Agent", **overrides: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {"summaryType": summary_type, "conversationId": parent, "agentId": "agent-1"}
     return conversation(summary_id, **{**fields, **overrides})
 

@@ -39,7 +39,8 @@ async def seed(http: httpx.AsyncClient) -> None:
 async def stored(http: httpx.AsyncClient, summary_id: str) -> dict[str, Any]:
     """The summary as GetConversation answers it, less what an export leaves out."""
     body = (await http.get(f"/api/conversations/{summary_id}", headers=HEADERS)).json()["conversation"]
-    del body["children"], body["snippet"]
+    del body["children"]
+    assert "snippet" not in body  # only a search has one
     return dict(body)
 
 

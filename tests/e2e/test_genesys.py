@@ -158,5 +158,5 @@ async def test_a_second_conversation_with_the_same_genesys_id_conflicts(
 async def test_a_child_naming_an_unknown_genesys_id_is_refused(http: httpx.AsyncClient) -> None:
     await http.post("/api/conversations", json=batch(conversation("c-1", conversationId="g-1")), headers=HEADERS)
     response = await http.post("/api/conversations", json=batch(child("a-1", "g-2")), headers=HEADERS)
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.json()["error"].startswith("entities[0].conversationId 'g-2' names no stored summary")

@@ -72,27 +72,27 @@ async def test_the_first_bad_line_stops_the_import_and_is_named(http: httpx.Asyn
     assert sorted(await db.fetchval("SELECT array_agg(summary_id) FROM summaries")) == [f"c-{n}" for n in range(4)]
 
 
-async def test_each_kind_of_bad_line_is_a_400_naming_it(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_each_kind_of_bad_line_is_refused_naming_it(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     one = json.dumps(conversation("c-1")).encode() + b"\n"
-    cases = {
-        b"{not json\n": "Line 1 is not valid JSON (Expecting property name enclosed in double quotes)",
-        b"[1, 2]\n": "Line 1 must be a JSON object (one entity a line)",
-        one + b"\xff\xfe{}\n": "Line 2 is not valid UTF-8",
-        one + b'{"summaryID": "x"}\n': "Line 2 has an unknown field 'summaryID'",
-        one + json.dumps(child("a-1", "nowhere")).encode(): (
+    cases: dict[bytes, tuple[int, str]] = {
+        b"{not json\n": (400, "Line 1 is not valid JSON (Expecting property name enclosed in double quotes)"),
+        b"[1, 2]\n": (400, "Line 1 must be a JSON object (one entity a line)"),
+        one + b"\xff\xfe{}\n": (400, "Line 2 is not valid UTF-8"),
+        one + b'{"summaryID": "x"}\n': (400, "Line 2 has an unknown field 'summaryID'"),
+        one + json.dumps(child("a-1", "nowhere")).encode(): (404, (
             "Line 2: conversationId 'nowhere' names no stored summary; send the parent Conversation first or"
-            " earlier in the same batch"),
-        one + json.dumps(child("a-1", "")).encode(): "Line 2: Agent and VirtualAgent summaryTypes require a"
-                                                       " conversationId",
+            " earlier in the same batch")),
+        one + json.dumps(child("a-1", "", "VirtualAgent")).encode(): (
+            400, "Line 2: Agent and VirtualAgent summaryTypes require a conversationId"),
         one + json.dumps(conversation("c-1", summary="Other.")).encode(): (
-            "Line 2: summaryId 'c-1' appears twice in the batch (also line 1)"),
+            409, "Line 2: summaryId 'c-1' appears twice in the batch with different content (also line 1)"),
         one + json.dumps(conversation("c-2", insights='[{"type": "Mood"}]')).encode(): (
-            "Line 2: insights[0].type must be one of Reason, Resolution, ActionItem"),
-        b"\n\n": "The import holds no entities: send one JSON object a line (NDJSON)",
+            400, "Line 2: insights[0].type must be one of Reason, Resolution, ActionItem"),
+        b"\n\n": (400, "The import holds no entities: send one JSON object a line (NDJSON)"),
     }
-    for body, error in cases.items():
+    for body, (status, error) in cases.items():
         response = await post(http, body)
-        assert response.status_code == 400, (body, response.text)
+        assert response.status_code == status, (body, response.text)
         assert response.json()["error"].startswith(error), (body, response.json())
     assert await db.fetchval("SELECT count(*) FROM summaries") == 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.conftest import API_KEY
 from tests.factories import batch, child, conversation
@@ -81,11 +82,25 @@ async def test_one_bad_entity_leaves_no_rows(http: httpx.AsyncClient, db: asyncp
     assert await count(db) == 0
 
 
-async def test_same_id_twice_in_one_batch_is_a_400(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_same_id_twice_in_one_batch_is_one_summary(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    """As a retried request is: the same content again is the same summary, stored once."""
     response = await post(http, conversation("c-1"), conversation("c-2"), conversation("c-1"))
 
-    assert response.status_code == 400
-    assert response.json() == {"error": "entities[2].summaryId 'c-1' appears twice in the batch (also entities[0])"}
+    assert response.status_code == 200
+    body = response.json()
+    assert body["inserted"] == 2
+    assert [c["summaryId"] for c in body["conversations"]] == ["c-1", "c-2", "c-1"]
+    assert body["conversations"][0]["id"] == body["conversations"][2]["id"]
+    assert await count(db) == 2
+
+
+async def test_same_id_twice_in_one_batch_with_other_content_is_a_409(http: httpx.AsyncClient,
+                                                                      db: asyncpg.Connection) -> None:
+    response = await post(http, conversation("c-1"), conversation("c-2"), conversation("c-1", summary="Other."))
+
+    assert response.status_code == 409
+    assert response.json() == {"error": "entities[2].summaryId 'c-1' appears twice in the batch with different "
+                                        "content (also entities[0])"}
     assert await count(db) == 0
 
 
@@ -94,10 +109,10 @@ async def test_child_may_follow_its_parent_in_the_same_batch(http: httpx.AsyncCl
     assert (response.status_code, response.json()["inserted"]) == (200, 3)
 
 
-async def test_child_before_its_parent_in_the_batch_is_a_400(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_child_before_its_parent_in_the_batch_is_a_404(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     response = await post(http, child("a-1", "c-1"), conversation("c-1"))
 
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.json()["error"] == (
         "entities[0].conversationId 'c-1' names no stored summary; "
         "send the parent Conversation first or earlier in the same batch"
@@ -105,21 +120,21 @@ async def test_child_before_its_parent_in_the_batch_is_a_400(http: httpx.AsyncCl
     assert await count(db) == 0
 
 
-async def test_child_of_an_unknown_parent_is_a_400(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_child_of_an_unknown_parent_is_a_404(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     response = await post(http, child("a-1", "nobody"))
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "'nobody' names no stored summary" in response.json()["error"]
 
 
-async def test_child_of_a_child_is_a_400(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_child_of_a_child_is_a_404(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
     await post(http, conversation("c-1"), child("a-1", "c-1"))
 
     stored = await post(http, child("a-2", "a-1"))
     same_batch = await post(http, conversation("c-2"), child("a-3", "c-2"), child("a-4", "a-3"))
 
-    assert stored.status_code == 400
+    assert stored.status_code == 404
     assert stored.json()["error"].startswith("entities[0].conversationId 'a-1' names a Agent summary, not a Conv")
-    assert same_batch.status_code == 400
+    assert same_batch.status_code == 404
     assert same_batch.json()["error"] == "entities[2].conversationId 'a-3' names a Agent summary, not a Conversation"
     assert await count(db) == 2
 
@@ -139,3 +154,11 @@ async def test_database_enforces_the_hierarchy_too(db: asyncpg.Connection) -> No
         pass
     else:
         raise AssertionError("an Agent with a missing parent was stored")
+
+
+async def test_database_keeps_virtual_agents_under_a_conversation(db: asyncpg.Connection) -> None:
+    insert = ("INSERT INTO summaries (summary_id, summary_type, media_type, language, source_id, summary, generated,"
+              " date_created, content_hash) VALUES ($1, $2, 'Email', 'en', 's', 's', true, now(), '')")
+    await db.execute(insert, "a", "Agent")  # an Agent may stand alone (the spec's example 3)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.execute(insert, "va", "VirtualAgent")

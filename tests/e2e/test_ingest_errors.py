@@ -58,10 +58,11 @@ async def test_validation_errors_name_entity_and_field(
     assert_error(response, 400, message)
 
 
-async def test_child_without_conversation_id_has_the_documented_message(http: httpx.AsyncClient) -> None:
-    orphan = child("agent-1", parent="")
-    response = await http.post("/api/conversations", json=batch(orphan), headers=HEADERS)
-    assert_error(response, 400, "Agent and VirtualAgent summaryTypes require a conversationId")
+async def test_a_virtual_agent_without_conversation_id_has_the_documented_message(http: httpx.AsyncClient) -> None:
+    for parent in ("", None):
+        orphan = child("va-1", parent=parent, summary_type="VirtualAgent")
+        response = await http.post("/api/conversations", json=batch(orphan), headers=HEADERS)
+        assert_error(response, 400, "Agent and VirtualAgent summaryTypes require a conversationId")
 
 
 async def test_malformed_json_is_a_json_400(http: httpx.AsyncClient) -> None:

@@ -56,15 +56,30 @@ async def test_example_2_children_link_to_the_parent(http: httpx.AsyncClient, db
     ]
 
 
-async def test_example_3_standalone_agent_gets_the_documented_400(
+async def test_example_3_a_standalone_agent_summary_is_stored_top_level(
     http: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    # The spec's third example contradicts its own hierarchy rule; the rule wins.
     response = await post(http, json_example(CONVERSATIONS, "3. Standalone Agent"))
 
-    assert response.status_code == 400
-    assert response.json() == json_example(CONVERSATIONS, "Error: Bad Request")
-    assert response.json() == {"error": "Agent and VirtualAgent summaryTypes require a conversationId"}
+    assert response.status_code == 200
+    assert response.json() == {
+        "success": True, "inserted": 1, "conversations": [{"id": 1, "summaryId": "email-2025-001"}]
+    }
+    row = await db.fetchrow("SELECT summary_type, conversation_id, agent_id FROM summaries")
+    assert tuple(row) == ("Agent", None, "agent-john-smith-002")
+    listed = (await http.get("/api/conversations", headers=HEADERS)).json()["conversations"]
+    assert [(c["summaryId"], c.get("conversationId")) for c in listed] == [("email-2025-001", None)]
+
+
+async def test_the_documented_400_for_a_summary_that_needs_a_parent(http: httpx.AsyncClient,
+                                                                   db: asyncpg.Connection) -> None:
+    """A VirtualAgent always needs its Conversation: absent, null and "" are all the same."""
+    agent = json_example(CONVERSATIONS, "3. Standalone Agent")["entities"][0]
+    for parent in ({}, {"conversationId": None}, {"conversationId": ""}):
+        response = await post(http, {"entities": [{**agent, "summaryType": "VirtualAgent", **parent}]})
+        assert response.status_code == 400
+        assert response.json() == json_example(CONVERSATIONS, "Error: Bad Request")
+        assert response.json() == {"error": "Agent and VirtualAgent summaryTypes require a conversationId"}
     assert await db.fetchval("SELECT count(*) FROM summaries") == 0
 
 

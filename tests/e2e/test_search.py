@@ -77,7 +77,7 @@ async def test_snippets_mark_the_matches(http: httpx.AsyncClient, db: asyncpg.Co
     found = (await http.get("/api/conversations", params={"q": "facturas"}, headers=HEADERS)).json()
     plain = (await http.get("/api/conversations", headers=HEADERS)).json()
     assert "<mark>facturas</mark>" in found["conversations"][0]["snippet"]
-    assert all(c["snippet"] == "" for c in plain["conversations"])
+    assert all("snippet" not in c for c in plain["conversations"])  # only a search has one
 
 
 async def test_relevance_order_pages_through_every_match(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
@@ -133,3 +133,10 @@ async def test_walk_and_index_answer_alike(http: httpx.AsyncClient, db: asyncpg.
     assert ranked == refunds[:5]  # the newest five, equally relevant: then by id, newest first
     monkeypatch.setattr(reads, "WALK_ROWS", 2)  # too short to find five: the index answers alike
     assert await _all_pages(http, q="refund", orderBy="relevance") == ranked
+
+
+async def test_relevance_without_a_search_is_newest_first(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    """Nothing to rank by: the order a list without orderBy has (the contract cannot make it an error)."""
+    await seed(http)
+    assert await ids(http) == ["a-1", "en-2", "en-1", "es-1"]
+    assert await ids(http, orderBy="relevance") == ["a-1", "en-2", "en-1", "es-1"]

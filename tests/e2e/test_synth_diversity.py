@@ -68,10 +68,19 @@ async def test_a_near_duplicate_is_refused_and_counted(http: httpx.AsyncClient, 
     assert "nearly what a record already generated says" in ollama.calls[2]["messages"][-1]["content"]
 
 
+async def test_a_free_field_with_nothing_to_spread_changes_nothing(http: httpx.AsyncClient, ollama: FakeOllama) -> None:
+    ollama.reset("valid", "valid")
+    named = await generate(http, 2, seed=7, free_fields=["subject"])
+    named_prompts = sorted(c["messages"][-1]["content"] for c in ollama.calls)
+    ollama.reset("valid", "valid")
+    await generate(http, 2, seed=7)
+    assert named["metadata"]["validation_passed"] is True
+    # "subject" is free text, not an enum: each record is told exactly what it is told without it.
+    assert named_prompts == sorted(c["messages"][-1]["content"] for c in ollama.calls)
+
+
 async def test_bad_diversity_settings_are_400s(http: httpx.AsyncClient) -> None:
     for config, error in [
-        ({"free_fields": ["subject"]}, "config.free_fields names 'subject', which is not an enum or boolean field "
-                                       "of the record schema"),
         ({"personas": ["x" * 201]}, "config.personas[0] must be 1 to 200 characters"),
         ({"personas": [" "]}, "config.personas[0] must be 1 to 200 characters"),
         ({"personas": ["p"] * 101}, "config.personas holds at most 100 entries"),

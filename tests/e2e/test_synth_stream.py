@@ -35,6 +35,7 @@ async def test_records_stream_then_a_summary(http: httpx.AsyncClient, ollama: Fa
     response, events = await stream(http, {"payload": {"prompt": "support tickets", "count": 12, "schema": SCHEMA}})
 
     assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-ndjson"
     records = [e["record"] for e in events[:-1]]
     assert len(records) == 12
     assert [r["produced"] for r in records] == list(range(1, 13))

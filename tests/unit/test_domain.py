@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.common.errors import InvalidArgument, TooLarge
+from services.common.errors import AlreadyExists, InvalidArgument, TooLarge
 from services.ingest import domain
 from tests.factories import child, conversation
 
@@ -94,5 +94,5 @@ def test_a_summary_id_wins_over_a_genesys_id_in_the_batch() -> None:
 def test_two_conversations_of_one_genesys_conversation_are_refused() -> None:
     entities = [domain.parse_entity(e, i) for i, e in enumerate(
         [conversation("c-1", conversationId="g-1"), conversation("c-2", conversationId="g-1")])]
-    with pytest.raises(InvalidArgument, match=r"^entities\[1\]\.conversationId 'g-1' is also the conversationId"):
+    with pytest.raises(AlreadyExists, match=r"^entities\[1\]\.conversationId 'g-1' is also the conversationId"):
         domain.prepare(entities)
