@@ -38,9 +38,13 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     ".google.protobuf.Struct": {"type": "object"},
     ".google.protobuf.ListValue": {"type": "array"},
 }
+# The gateway's bound on a request body (gateway/render.py MAX_REQUEST_BYTES; a test keeps them alike).
+MAX_BODY_BYTES = 1024 * 1024
 _ERRORS = {"400": "The request is not valid; the message names the field",
            "401": "Missing, unknown, revoked or expired key", "403": "The key lacks the method's scope",
-           "404": "Not found", "409": "Conflict", "413": "Request too large",
+           "404": "Not found", "409": "Conflict",
+           "413": f"Request too large: a body over {MAX_BODY_BYTES:,} bytes (JSON Schema cannot bound a body's "
+                  "size), or more than this deployment's limit of entities or records",
            "429": "Rate limit; see Retry-After", "503": "A dependency is unavailable; see Retry-After",
            "504": "A dependency timed out"}
 # Which credentials each service takes (services/common/keys.py: INGEST_FORMS, SYNTH_FORMS).

@@ -103,6 +103,12 @@ def test_the_openapi_document_carries_the_contract() -> None:
     assert prompt["required"] == ["prompt"] and prompt["properties"]["prompt"]["maxLength"] == 20000
 
 
+def test_the_documented_body_bound_is_the_gateways() -> None:
+    from gateway import openapi, render
+
+    assert openapi.MAX_BODY_BYTES == render.MAX_REQUEST_BYTES
+
+
 def test_descriptions_speak_to_api_users() -> None:
     text = Path(ROOT / "build" / "openapi.json").read_text()
     for internal in ("proto3", "transcoder", "Value is the one type", "int64", "buf:lint"):
